@@ -1,0 +1,229 @@
+"""Command line: ``painpoints analyze``, ``painpoints demo`` and ``painpoints ui``.
+
+Help and messages follow ``--lang-ui`` (or ``PAINPOINTS_LANG`` / the locale); the
+language is read from the command line before the commands are built, so that
+``--help`` itself is translated.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from painpoints import schema as S
+from painpoints.errors import PainpointsError
+from painpoints.i18n import set_language, tr
+from painpoints.settings import MIN_TEXTS_FOR_TOPICS, AnalysisSettings, ColumnMapping, default_store_path
+
+SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sample_feedback.csv"
+UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+SUMMARY_ROWS = 10
+
+
+def _language_from_argv(argv: list[str]) -> str | None:
+    for index, argument in enumerate(argv):
+        if argument == "--lang-ui" and index + 1 < len(argv):
+            return argv[index + 1]
+        if argument.startswith("--lang-ui="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+try:
+    set_language(_language_from_argv(sys.argv))
+except ValueError:
+    set_language(None)
+
+console = Console(stderr=True)
+app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help=True)
+
+LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))
+StoreOption = typer.Option(None, "--store", help=tr("cli.opt_store"))
+VerboseOption = typer.Option(False, "--verbose", "-v", help=tr("cli.opt_verbose"))
+
+
+def _configure(lang_ui: str | None, verbose: bool) -> None:
+    if lang_ui:
+        try:
+            set_language(lang_ui)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--lang-ui") from error
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+
+
+def _progress_bar() -> tuple[Progress, callable]:
+    progress = Progress(
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(tr(f"cli.stage_{stage}"), total=total or None)
+        progress.update(tasks[stage], completed=done, total=total or None)
+
+    return progress, report
+
+
+def _format_ratio(value: float, low: float, high: float) -> str:
+    if any(map(lambda number: number is None or (isinstance(number, float) and math.isnan(number)), (value, low, high))):
+        return "–"
+    return f"{value:.2f} ({low:.2f}–{high:.2f})"
+
+
+def _print_summary(result, out_dir: Path, store: Path) -> None:
+    info = result.info
+    counts = info["rows_by_status"]
+    output = Console()
+    mapping = {key: value or "–" for key, value in info["column_mapping"].items()}
+    output.print(tr("cli.mapping", **mapping))
+    output.print(tr("cli.status_counts", total=info["rows"], **counts))
+    topics = info["topics"]
+    if topics["note"]:
+        minimum = MIN_TEXTS_FOR_TOPICS if topics["note"] == "topics.too_few_texts" else topics["min_topic_size"]
+        output.print(tr(topics["note"], count=info["embedding"]["texts_embedded"], minimum=minimum), style="yellow")
+    else:
+        output.print(tr("cli.topics_found", count=topics["count"],
+                        outliers=topics["outlier_share_after_reduction"],
+                        before=topics["outlier_share_before_reduction"]))
+    if result.outcomes is None:
+        output.print(tr("cli.no_outcome"), style="yellow")
+    else:
+        frame = result.outcomes.to_frame()
+        table = Table(title=tr("cli.summary_title", customers=result.outcomes.n_customers,
+                               rate=result.outcomes.overall_rate))
+        for key in ("col_topic", "col_label", "col_customers", "col_churned", "col_rate", "col_lift", "col_or", "col_q"):
+            table.add_column(tr(f"cli.{key}"), overflow="fold")
+        for _, row in frame.head(SUMMARY_ROWS).iterrows():
+            flag = " *" if bool(row["small_group"]) else ""
+            table.add_row(
+                str(row[S.TOPIC_ID]), str(row["label"]), f"{int(row['customers'])}{flag}", str(int(row["churned"])),
+                f"{row['churn_rate']:.1%}", "–" if math.isnan(row["lift"]) else f"{row['lift']:.2f}",
+                _format_ratio(row["odds_ratio"], row["or_ci_low"], row["or_ci_high"]),
+                "–" if math.isnan(row["q_value"]) else f"{row['q_value']:.3g}",
+            )
+        output.print(table)
+        if frame.head(SUMMARY_ROWS)["small_group"].any():
+            output.print(tr("cli.small_group_note"))
+    output.print(tr("cli.outputs_written", folder=out_dir, run_id=result.run_id, store=store))
+
+
+def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out: Path, store: Path | None) -> None:
+    from painpoints.pipeline import run_analysis
+    from painpoints.report import write_outputs
+    from painpoints.store import save_run
+
+    store_path = store or default_store_path()
+    progress, report = _progress_bar()
+    try:
+        with progress:
+            result = run_analysis(feedback, settings, customers_path=customers, progress=report)
+        write_outputs(result, out)
+        save_run(result, store_path)
+    except PainpointsError as error:
+        console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")
+        raise typer.Exit(code=2) from error
+    except KeyboardInterrupt:
+        console.print(tr("cli.interrupted"))
+        raise typer.Exit(code=130)
+    _print_summary(result, out, store_path)
+
+
+@app.command(help=tr("cli.analyze_help"))
+def analyze(
+    feedback: Path = typer.Argument(..., help=tr("cli.opt_feedback")),
+    customers: Optional[Path] = typer.Option(None, "--customers", help=tr("cli.opt_customers")),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help=tr("cli.opt_text_col")),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help=tr("cli.opt_id_col")),
+    customer_col: Optional[str] = typer.Option(None, "--customer-col", help=tr("cli.opt_customer_col")),
+    date_col: Optional[str] = typer.Option(None, "--date-col", help=tr("cli.opt_date_col")),
+    outcome_col: Optional[str] = typer.Option(None, "--outcome-col", help=tr("cli.opt_outcome_col")),
+    event_value: Optional[str] = typer.Option(None, "--event-value", help=tr("cli.opt_event_value")),
+    value_col: Optional[str] = typer.Option(None, "--value-col", help=tr("cli.opt_value_col")),
+    covariates: Optional[str] = typer.Option(None, "--covariates", help=tr("cli.opt_covariates")),
+    lang: str = typer.Option("auto", "--lang", help=tr("cli.opt_lang")),
+    embedding: str = typer.Option("auto", "--embedding", help=tr("cli.opt_embedding")),
+    seed: int = typer.Option(42, "--seed", help=tr("cli.opt_seed")),
+    min_topic_size: Optional[int] = typer.Option(None, "--min-topic-size", help=tr("cli.opt_min_topic_size")),
+    no_redact: bool = typer.Option(False, "--no-redact", help=tr("cli.opt_no_redact")),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=tr("cli.opt_sheet")),
+    out: Optional[Path] = typer.Option(None, "--out", help=tr("cli.opt_out")),
+    store: Optional[Path] = StoreOption,
+    lang_ui: Optional[str] = LangUiOption,
+    verbose: bool = VerboseOption,
+) -> None:
+    _configure(lang_ui, verbose)
+    try:
+        settings = AnalysisSettings(
+            columns=ColumnMapping(text=text_col, ticket_id=id_col, customer_id=customer_col, date=date_col,
+                                  outcome=outcome_col, value=value_col),
+            event_value=event_value,
+            covariates=tuple(name.strip() for name in (covariates or "").split(",") if name.strip()),
+            language=lang,
+            embedding=embedding,
+            seed=seed,
+            min_topic_size=min_topic_size,
+            redact_pii=not no_redact,
+            sheet=sheet,
+        )
+    except PainpointsError as error:
+        console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")
+        raise typer.Exit(code=2) from error
+    _run(feedback, settings, customers, out or Path("painpoints-output") / feedback.stem, store)
+
+
+@app.command(help=tr("cli.demo_help"))
+def demo(
+    out: Path = typer.Option(Path("painpoints-output") / "demo", "--out", help=tr("cli.opt_out")),
+    embedding: str = typer.Option("auto", "--embedding", help=tr("cli.opt_embedding")),
+    store: Optional[Path] = StoreOption,
+    lang_ui: Optional[str] = LangUiOption,
+    verbose: bool = VerboseOption,
+) -> None:
+    _configure(lang_ui, verbose)
+    settings = AnalysisSettings(embedding=embedding, covariates=("在网月数",))
+    _run(SAMPLE_PATH, settings, None, out, store)
+
+
+@app.command(help=tr("cli.ui_help"))
+def ui(
+    store: Optional[Path] = StoreOption,
+    port: int = typer.Option(8501, "--port", help=tr("cli.opt_port")),
+    lang_ui: Optional[str] = LangUiOption,
+) -> None:
+    _configure(lang_ui, False)
+    store_path = store or default_store_path()
+    console.print(tr("cli.ui_starting", port=port, store=store_path))
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(UI_SCRIPT),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--", "--store", str(store_path),
+    ]
+    try:
+        raise typer.Exit(code=subprocess.call(command))
+    except KeyboardInterrupt:
+        raise typer.Exit(code=0)
+
+
+def main() -> None:
+    """Entry point of the ``painpoints`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Message catalogue: every string a user reads, in Simplified Chinese and English.
+
+The texts live in ``locales/catalogue.toml``; each key has an ``en`` and a ``zh``
+entry with the same ``{placeholders}``. ``tests/test_i18n.py`` checks that no key
+lacks a language.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Final, Literal, get_args
+
+UiLanguage = Literal["en", "zh"]
+UI_LANGUAGES: Final[tuple[str, ...]] = get_args(UiLanguage)
+CATALOGUE_PATH: Final = Path(__file__).parent / "locales" / "catalogue.toml"
+
+_current: list[str] = []
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> dict[str, dict[str, str]]:
+    """Return the catalogue flattened to ``{"section.key": {"en": ..., "zh": ...}}``."""
+    with CATALOGUE_PATH.open("rb") as handle:
+        nested = tomllib.load(handle)
+    flat: dict[str, dict[str, str]] = {}
+
+    def walk(prefix: str, node: dict) -> None:
+        for name, child in node.items():
+            key = f"{prefix}.{name}" if prefix else name
+            if isinstance(child, dict) and not set(child) <= set(UI_LANGUAGES):
+                walk(key, child)
+            else:
+                flat[key] = child
+
+    walk("", nested)
+    return flat
+
+
+def detect_language() -> UiLanguage:
+    """Pick the interface language from ``PAINPOINTS_LANG``, then the locale.
+
+    Chinese locales (``zh_CN``, ``zh_TW``, ``zh``) give ``"zh"``; anything else ``"en"``.
+    """
+    for candidate in (
+        os.environ.get("PAINPOINTS_LANG"),
+        os.environ.get("LC_ALL"),
+        os.environ.get("LC_MESSAGES"),
+        os.environ.get("LANG"),
+        locale.getlocale()[0],
+    ):
+        if candidate:
+            return "zh" if candidate.lower().startswith("zh") else "en"
+    return "en"
+
+
+def set_language(language: str | None) -> UiLanguage:
+    """Set the process-wide interface language; ``None`` detects it again."""
+    chosen = normalise_language(language) if language else detect_language()
+    _current[:] = [chosen]
+    return chosen
+
+
+def get_language() -> UiLanguage:
+    """Return the interface language in use."""
+    if not _current:
+        set_language(None)
+    return _current[0]  # type: ignore[return-value]
+
+
+def normalise_language(language: str) -> UiLanguage:
+    """Map ``zh-CN``, ``zh_CN``, ``zh``, ``en-US`` … to ``"zh"`` or ``"en"``.
+
+    Raises
+    ------
+    ValueError
+        If the language is neither Chinese nor English.
+    """
+    code = language.strip().lower().replace("_", "-")
+    if code.startswith("zh"):
+        return "zh"
+    if code.startswith("en"):
+        return "en"
+    raise ValueError(
+        f"invalid interface language {language!r}: expected one of {', '.join(UI_LANGUAGES)}"
+    )
+
+
+def tr(key: str, language: str | None = None, **params: object) -> str:
+    """Return the catalogue text for ``key`` in ``language``, formatted with ``params``.
+
+    Raises
+    ------
+    KeyError
+        If the key is not in the catalogue (a programming error, not a user error).
+    """
+    entry = load_catalogue()[key]
+    chosen = normalise_language(language) if language else get_language()
+    return entry[chosen].format(**params)

@@ -1,0 +1,247 @@
+"""Adjusted odds ratios of all topic lines from one logistic regression.
+
+The model regresses churned on an intercept, the covariates and one 0/1 indicator per
+topic line, so each line's odds ratio is adjusted for the covariates and the other lines.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import BinaryResultsWrapper
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    PerfectSeparationError,
+    PerfectSeparationWarning,
+)
+
+from painpoints import schema as S
+
+INTERCEPT: Final = "(intercept)"
+# A column whose part orthogonal to the columns before it is below this fraction of its
+# own norm counts as a linear combination of them and is left out of the model.
+COLLINEAR_TOLERANCE: Final = 1e-8
+MAX_ITERATIONS: Final = 100
+
+
+@dataclass
+class AdjustedResult:
+    # Indexed by topic_id, with columns adjusted_odds_ratio, aor_ci_low and aor_ci_high.
+    table: pd.DataFrame
+    messages: list[str] = field(default_factory=list)
+
+
+def indicator_name(topic: int) -> str:
+    return f"topic[{topic}]"
+
+
+def line_order(topics: Sequence[int]) -> list[int]:
+    """Order topics >= 0 first, then UNCLUSTERED, then NO_CONTENT_TOPIC.
+
+    When indicators are linearly dependent, the later ones are left out, so the
+    special lines become the reference before a real topic does.
+    """
+    real = sorted(topic for topic in topics if topic >= 0)
+    special = [topic for topic in (S.UNCLUSTERED, S.NO_CONTENT_TOPIC) if topic in topics]
+    return real + special
+
+
+def covariate_design(population: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Encode covariates as float columns.
+
+    Numeric columns enter as is, others one-hot encoded with the first level dropped.
+    """
+    selected = population[list(covariates)]
+    numeric = [column for column in covariates if pd.api.types.is_numeric_dtype(selected[column])]
+    categorical = [column for column in covariates if column not in numeric]
+    encoded = selected[numeric].astype("float64")
+    if categorical:
+        dummies = pd.get_dummies(selected[categorical], drop_first=True, dtype=float)
+        encoded = pd.concat([encoded, dummies], axis=1)
+    return encoded
+
+
+def dependent_columns(design: pd.DataFrame) -> list[str]:
+    """Return columns that are linear combinations of the columns before them.
+
+    Uses the diagonal of R from an unpivoted QR decomposition: |R[j, j]| is the norm of
+    column j after removing its projection on columns 0..j-1.
+    """
+    matrix = design.to_numpy(dtype="float64")
+    r = scipy.linalg.qr(matrix, mode="r")[0]
+    norms = np.linalg.norm(matrix, axis=0)
+    diagonal = np.abs(np.diag(r))
+    dependent = diagonal <= COLLINEAR_TOLERANCE * np.maximum(norms, np.finfo(float).tiny)
+    return [column for column, flag in zip(design.columns, dependent) if flag]
+
+
+def _empty(topics: Sequence[int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        np.nan,
+        index=pd.Index(list(topics), name=S.TOPIC_ID, dtype="int64"),
+        columns=["adjusted_odds_ratio", "aor_ci_low", "aor_ci_high"],
+    )
+
+
+def adjusted_odds_ratios(
+    lines: pd.DataFrame,
+    population: pd.DataFrame,
+    covariates: Sequence[str],
+    alpha: float,
+) -> AdjustedResult:
+    """Fit one Logit of churned on all line indicators and the covariates.
+
+    Customers with a missing covariate are left out of the model. Lines whose
+    indicator is constant, separates the outcome (nobody or everybody with the line
+    churned) or is a linear combination of earlier columns are left out of the model
+    with NaN results. When the fit fails (perfect separation, a singular matrix, or no
+    convergence), every line is NaN. Each case adds a message instead of raising.
+
+    Returns
+    -------
+    AdjustedResult
+        Odds ratios exp(coef) and their 1 - alpha CIs exp(conf_int) per topic id.
+    """
+    topics = line_order(lines[S.TOPIC_ID].astype("int64").unique().tolist())
+    result = AdjustedResult(_empty(topics))
+    messages = result.messages
+
+    indicators = pd.crosstab(lines[S.CUSTOMER_ID], lines[S.TOPIC_ID].astype("int64")).clip(upper=1)
+    indicators = indicators.reindex(index=population[S.CUSTOMER_ID], columns=topics, fill_value=0)
+    indicators.columns = [indicator_name(topic) for topic in topics]
+    indicators.index = population.index
+
+    covariate_columns = covariate_design(population, covariates)
+    complete = population[list(covariates)].notna().all(axis=1)
+    if not complete.all():
+        messages.append(
+            f"adjusted model: {int((~complete).sum())} customers with a missing covariate "
+            f"are left out of the model"
+        )
+    outcome = population.loc[complete, S.CHURNED].astype("float64")
+    design = pd.concat(
+        [
+            pd.Series(1.0, index=population.index, name=INTERCEPT),
+            covariate_columns,
+            indicators.astype("float64"),
+        ],
+        axis=1,
+    )[complete]
+
+    if outcome.nunique() < 2:
+        messages.append(
+            "adjusted model: the outcome is constant among the modeled customers; left empty"
+        )
+        return result
+
+    names = dict(zip(indicators.columns, topics))
+    left_out = _indicators_to_leave_out(design, outcome, names, messages)
+    design = design.drop(columns=left_out)
+
+    dependent = dependent_columns(design)
+    if dependent:
+        dependent_topics = [names[column] for column in dependent if column in names]
+        dependent_covariates = [column for column in dependent if column not in names]
+        if dependent_covariates:
+            messages.append(
+                f"adjusted model: covariate column(s) {dependent_covariates} are linear "
+                f"combinations of earlier columns and are left out"
+            )
+        if dependent_topics:
+            messages.append(
+                f"adjusted model: topic(s) {dependent_topics} are linear combinations of other "
+                f"columns (for example when every customer has exactly one line), so they are "
+                f"left out and left empty; the other lines are compared with customers that "
+                f"have none of the included lines"
+            )
+        design = design.drop(columns=dependent)
+
+    if len(outcome) <= design.shape[1]:
+        messages.append(
+            f"adjusted model: {len(outcome)} customers are too few for {design.shape[1]} "
+            f"parameters; left empty"
+        )
+        return result
+
+    fitted = _fit_logit(outcome, design, messages)
+    if fitted is None:
+        return result
+
+    odds = np.exp(fitted.params)
+    intervals = np.exp(fitted.conf_int(alpha=alpha))
+    for column in design.columns:
+        if column in names:
+            topic = names[column]
+            result.table.loc[topic] = [
+                odds[column],
+                intervals.loc[column, 0],
+                intervals.loc[column, 1],
+            ]
+    return result
+
+
+def _indicators_to_leave_out(
+    design: pd.DataFrame, outcome: pd.Series, names: dict[str, int], messages: list[str]
+) -> list[str]:
+    constant: list[int] = []
+    separated: list[int] = []
+    left_out: list[str] = []
+    for column, topic in names.items():
+        with_line = design[column] == 1
+        if with_line.all() or not with_line.any():
+            constant.append(topic)
+            left_out.append(column)
+            continue
+        churned_with_line = outcome[with_line]
+        if churned_with_line.nunique() < 2:
+            separated.append(topic)
+            left_out.append(column)
+
+    if constant:
+        messages.append(
+            f"adjusted model: topic(s) {constant} have a constant indicator among the modeled "
+            f"customers; left empty"
+        )
+    if separated:
+        messages.append(
+            f"adjusted model: perfect separation on topic(s) {separated} (nobody or everybody "
+            f"with the line churned), so they are left out of the model and left empty"
+        )
+    return left_out
+
+
+def _fit_logit(
+    outcome: pd.Series, design: pd.DataFrame, messages: list[str]
+) -> BinaryResultsWrapper | None:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = sm.Logit(outcome, design).fit(disp=0, maxiter=MAX_ITERATIONS)
+    except PerfectSeparationError as error:
+        messages.append(f"adjusted model: perfect separation ({error}); left empty")
+        return None
+    except np.linalg.LinAlgError as error:
+        messages.append(f"adjusted model: singular matrix ({error}); left empty")
+        return None
+
+    categories = {type(warning.message) for warning in caught}
+    if PerfectSeparationWarning in categories:
+        messages.append(
+            "adjusted model: perfect separation by a combination of covariates and lines; "
+            "left empty"
+        )
+        return None
+    if ConvergenceWarning in categories or not fitted.mle_retvals.get("converged", False):
+        messages.append(
+            f"adjusted model: the fit did not converge in {MAX_ITERATIONS} iterations, which "
+            f"usually means quasi-complete separation; left empty"
+        )
+        return None
+    return fitted

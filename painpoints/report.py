@@ -1,0 +1,118 @@
+"""Report stage: write a run's tables as CSV, XLSX and Parquet, and run.json.
+
+Text cells that a spreadsheet could run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return, or their full-width forms) are written
+safely: in CSV with a leading apostrophe, in XLSX as typed text cells.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from painpoints.pipeline import RunResult
+
+logger = logging.getLogger(__name__)
+
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix an apostrophe to text a spreadsheet would treat as a formula; other values pass.
+
+    >>> neutralise_formula("=HYPERLINK(\\"x\\")"), neutralise_formula(-3)
+    ('\\'=HYPERLINK("x")', -3)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text columns are neutralised; numeric columns stay numeric."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_formula)
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a formula-safe CSV in UTF-8 with a byte-order mark, so Excel shows Chinese.
+
+    Lines end in CRLF: Python's csv writer quotes a field that contains any character of
+    the line terminator, so a bare CR inside a text stays inside its quoted field.
+    """
+    safe_for_csv(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    """Write frames as sheets; every text cell is stored as text, never as a formula."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, frame in sheets.items():
+        sheet = workbook.create_sheet(title=name[:31])
+        sheet.append([str(column) for column in frame.columns])
+        for record in frame.itertuples(index=False):
+            sheet.append([_excel_value(value) for value in record])
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+        for index, column in enumerate(frame.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, len(str(column)) + 2))
+        sheet.freeze_panes = "A2"
+    workbook.save(path)
+
+
+def _excel_value(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write documents.csv, topics.csv, topic_outcomes.csv, results.xlsx, documents.parquet and run.json.
+
+    CSV files are written by :func:`write_csv`.
+
+    Returns
+    -------
+    dict
+        File role → path written.
+    """
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {"documents": result.documents, "topics": result.topics}
+    if result.outcomes is not None:
+        tables["topic_outcomes"] = result.outcomes.to_frame()
+    written: dict[str, Path] = {}
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        write_csv(frame, path)
+        written[name] = path
+    written["xlsx"] = folder / "results.xlsx"
+    write_xlsx(tables, written["xlsx"])
+    written["parquet"] = folder / "documents.parquet"
+    result.documents.to_parquet(written["parquet"], index=False)
+    written["run"] = folder / "run.json"
+    written["run"].write_text(json.dumps(result.info, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    logger.info("wrote %d files to %s", len(written), folder)
+    return written

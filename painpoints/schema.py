@@ -1,0 +1,121 @@
+"""Column names, statuses and special topic ids shared by every stage.
+
+Stages pass pandas DataFrames to each other. The names below are the only place
+where those columns are spelled; the output files use the same names.
+
+Documents frame (one row per input row, in input order)
+-------------------------------------------------------
+row_number : int
+    1-based position of the record in the input file, header not counted.
+ticket_id : str
+    Ticket or response id from the file, or ``row_number`` as text when absent.
+customer_id : str
+    Customer id as written in the file (leading zeros kept). When the file has no
+    customer column, each row is its own customer and this is ``"row-<n>"``.
+text : str
+    Feedback text after cleaning and PII redaction; the only text that is stored.
+language : str
+    ``"zh"``, ``"en"`` or ``"other"``, decided per row from its characters.
+status : str
+    One of ``STATUSES``.
+reason : str
+    Why a row has no topic (empty when ``status == "topic"``).
+topic_id : Int64
+    Topic of the row; ``UNCLUSTERED`` (-1) when clustering left it out, missing for
+    ``no_content`` and ``rejected`` rows.
+topic_label : str
+    Label of ``topic_id``.
+date : datetime64 or missing
+churned : boolean
+    The binary outcome (the event), missing when unknown.
+value : float
+    Monthly revenue or customer lifetime value, when a value column exists.
+
+Customers frame (one row per customer)
+--------------------------------------
+customer_id, churned, value, plus any covariate or duration columns the user names.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+ROW_NUMBER: Final = "row_number"
+TICKET_ID: Final = "ticket_id"
+CUSTOMER_ID: Final = "customer_id"
+TEXT: Final = "text"
+LANGUAGE: Final = "language"
+STATUS: Final = "status"
+REASON: Final = "reason"
+TOPIC_ID: Final = "topic_id"
+TOPIC_LABEL: Final = "topic_label"
+DATE: Final = "date"
+CHURNED: Final = "churned"
+VALUE: Final = "value"
+TEXT_HASH: Final = "text_hash"
+DUPLICATE_OF: Final = "duplicate_of"
+
+Status = Literal["topic", "unclustered", "no_content", "duplicate", "rejected"]
+STATUSES: Final[tuple[str, ...]] = get_args(Status)
+
+Language = Literal["zh", "en", "other"]
+LANGUAGES: Final[tuple[str, ...]] = get_args(Language)
+
+# Topic -1 is "unclustered" everywhere, as in BERTopic.
+UNCLUSTERED: Final = -1
+# Line of the outcome table for rows with no usable text (emoji, "好", "N/A", blank).
+NO_CONTENT_TOPIC: Final = -2
+
+DOCUMENT_COLUMNS: Final = (
+    ROW_NUMBER,
+    TICKET_ID,
+    CUSTOMER_ID,
+    TEXT,
+    LANGUAGE,
+    STATUS,
+    REASON,
+    TOPIC_ID,
+    TOPIC_LABEL,
+    DATE,
+    CHURNED,
+    VALUE,
+)
+
+TOPIC_COLUMNS: Final = (
+    TOPIC_ID,
+    "label",
+    "keywords",
+    "rows",
+    "customers",
+    "share",
+    "examples",
+)
+
+OUTCOME_COLUMNS: Final = (
+    TOPIC_ID,
+    "label",
+    "customers",
+    "churned",
+    "churn_rate",
+    "baseline_customers",
+    "baseline_churned",
+    "baseline_rate",
+    "lift",
+    "risk_difference",
+    "rd_ci_low",
+    "rd_ci_high",
+    "odds_ratio",
+    "or_ci_low",
+    "or_ci_high",
+    "p_value",
+    "test",
+    "q_value",
+    "small_group",
+    "adjusted_odds_ratio",
+    "aor_ci_low",
+    "aor_ci_high",
+    "revenue_at_risk",
+    "excess_loss",
+    "excess_loss_low",
+    "excess_loss_high",
+)

@@ -1,0 +1,98 @@
+"""Settings of one analysis run, validated once before any stage starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Final, Literal, get_args
+
+from painpoints.errors import SettingsError
+
+LanguageOption = Literal["auto", "zh", "en"]
+LANGUAGE_OPTIONS: Final[tuple[str, ...]] = get_args(LanguageOption)
+
+DEFAULT_SEED: Final = 42
+# Share of rows that may stay unclustered after outlier reduction.
+DEFAULT_MAX_OUTLIER_SHARE: Final = 0.10
+# Fewer distinct usable texts than this and no topic model is fitted: every text is
+# reported as unclustered with that reason, and the outcome table still has its lines.
+MIN_TEXTS_FOR_TOPICS: Final = 20
+# Largest input the CLI reads at once (rows); larger exports need sampling or the
+# streamed mode. Chosen so that 100k short texts stay well within 4 GB of memory.
+MAX_INPUT_ROWS: Final = 2_000_000
+
+
+def default_home() -> Path:
+    """Return the folder for the run store and embedding cache.
+
+    ``PAINPOINTS_HOME`` wins; otherwise ``~/.painpoints``.
+    """
+    configured = os.environ.get("PAINPOINTS_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".painpoints"
+
+
+def default_store_path() -> Path:
+    """Return the DuckDB run store used when ``--store`` is not given."""
+    return default_home() / "runs.duckdb"
+
+
+def default_cache_dir() -> Path:
+    """Return the embedding cache folder used when none is given."""
+    return default_home() / "cache"
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which input column plays which role; ``None`` means auto-detect (or absent)."""
+
+    text: str | None = None
+    ticket_id: str | None = None
+    customer_id: str | None = None
+    date: str | None = None
+    outcome: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything that decides a run's result; stored in run.json."""
+
+    columns: ColumnMapping = field(default_factory=ColumnMapping)
+    event_value: str | None = None
+    covariates: tuple[str, ...] = ()
+    language: LanguageOption = "auto"
+    embedding: str = "auto"
+    seed: int = DEFAULT_SEED
+    min_topic_size: int | None = None
+    max_outlier_share: float = DEFAULT_MAX_OUTLIER_SHARE
+    redact_pii: bool = True
+    sheet: str | None = None
+    cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGE_OPTIONS:
+            raise SettingsError(
+                "settings.invalid_choice",
+                option="--lang",
+                value=self.language,
+                choices=", ".join(LANGUAGE_OPTIONS),
+            )
+        if self.min_topic_size is not None and self.min_topic_size < 2:
+            raise SettingsError(
+                "settings.invalid_number", option="--min-topic-size", value=self.min_topic_size, rule=">= 2"
+            )
+        if not 0.0 <= self.max_outlier_share <= 1.0:
+            raise SettingsError(
+                "settings.invalid_number",
+                option="--max-outlier-share",
+                value=self.max_outlier_share,
+                rule="0 … 1",
+            )
+
+    def to_dict(self) -> dict:
+        """Return the settings as JSON-ready values."""
+        values = asdict(self)
+        values["covariates"] = list(self.covariates)
+        values["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
+        return values

@@ -1,0 +1,167 @@
+"""Run store: every run in one embedded DuckDB file.
+
+Tables (each with ``run_id``): ``runs`` (one row per run, run.json as JSON),
+``documents``, ``topics`` and ``topic_outcomes`` with the columns of
+:mod:`painpoints.schema`. A run is written in one transaction, so an interrupted
+save leaves the earlier runs as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from painpoints import schema as S
+from painpoints.errors import StoreError
+from painpoints.pipeline import RunResult
+
+logger = logging.getLogger(__name__)
+
+TABLES = ("documents", "topics", "topic_outcomes")
+
+
+@dataclass
+class StoredRun:
+    """A run read back from the store."""
+
+    run_id: str
+    info: dict
+    documents: pd.DataFrame
+    topics: pd.DataFrame
+    topic_outcomes: pd.DataFrame
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store, creating its folder and the ``runs`` table when writing.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be opened (locked by another process, not a DuckDB file).
+    """
+    path = Path(path)
+    if read_only and not path.is_file():
+        raise StoreError("store.not_found", path=str(path))
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as error:
+        raise StoreError("store.cannot_open", path=str(path), detail=str(error).splitlines()[0]) from error
+    if not read_only:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, "
+            "input_path VARCHAR, info JSON)"
+        )
+    return connection
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, run_id: str) -> None:
+    staged = frame.copy()
+    staged.insert(0, "run_id", run_id)
+    connection.register("staged_frame", staged)
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchone()[0]
+    if not exists:
+        connection.execute(f"CREATE TABLE {table} AS SELECT * FROM staged_frame LIMIT 0")
+    known = {row[0] for row in connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    for column in staged.columns:
+        if column not in known:
+            connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" '
+                               f'{_duck_type(connection, column)}')
+    connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged_frame")
+    connection.unregister("staged_frame")
+
+
+def _duck_type(connection: duckdb.DuckDBPyConnection, column: str) -> str:
+    return connection.execute(f'SELECT typeof("{column}") FROM staged_frame LIMIT 1').fetchone()[0]
+
+
+def save_run(result: RunResult, path: str | Path) -> str:
+    """Write a run to the store in one transaction and return its id."""
+    connection = connect(path)
+    try:
+        connection.execute("BEGIN TRANSACTION")
+        connection.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?)",
+            [result.run_id, pd.Timestamp(result.info["created_at"]).tz_convert(None), result.info["input_path"],
+             json.dumps(result.info, ensure_ascii=False, default=str)],
+        )
+        _insert(connection, "documents", result.documents, result.run_id)
+        _insert(connection, "topics", result.topics, result.run_id)
+        outcomes = result.outcomes.to_frame() if result.outcomes is not None else pd.DataFrame(
+            columns=list(S.OUTCOME_COLUMNS))
+        if len(outcomes):
+            _insert(connection, "topic_outcomes", outcomes, result.run_id)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.close()
+    logger.info("saved run %s to %s", result.run_id, path)
+    return result.run_id
+
+
+def list_runs(path: str | Path) -> pd.DataFrame:
+    """Return ``run_id``, ``created_at`` and ``input_path`` of every run, newest first."""
+    connection = connect(path, read_only=True)
+    try:
+        return connection.execute(
+            "SELECT run_id, created_at, input_path FROM runs ORDER BY created_at DESC, run_id DESC").df()
+    finally:
+        connection.close()
+
+
+def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
+    """Read one run (the newest when ``run_id`` is None).
+
+    Raises
+    ------
+    StoreError
+        When the store is missing or holds no such run.
+    """
+    connection = connect(path, read_only=True)
+    try:
+        if run_id is None:
+            row = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+        else:
+            row = connection.execute("SELECT run_id, info FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if row is None:
+            raise StoreError("store.run_not_found", path=str(path), run_id=run_id or "latest")
+        found_id, info = row
+        frames = {}
+        tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        for table in TABLES:
+            if table in tables:
+                frame = connection.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [found_id]).df()
+            else:
+                frame = pd.DataFrame()
+            if table == "documents" and len(frame):
+                frame = frame.sort_values(S.ROW_NUMBER, kind="stable").reset_index(drop=True)
+            frames[table] = frame
+        return StoredRun(found_id, json.loads(info), frames["documents"], frames["topics"], frames["topic_outcomes"])
+    finally:
+        connection.close()
+
+
+def delete_run(path: str | Path, run_id: str) -> None:
+    """Remove a run and its rows from every table."""
+    connection = connect(path)
+    try:
+        connection.execute("BEGIN TRANSACTION")
+        for table in TABLES:
+            if connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                  [table]).fetchone()[0]:
+                connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+        connection.execute("COMMIT")
+    finally:
+        connection.close()

@@ -1,0 +1,261 @@
+"""Topics stage: BERTopic (UMAP + HDBSCAN + c-TF-IDF) on precomputed embeddings.
+
+Results do not depend on row order: texts are sorted by their hash before fitting,
+and one seed reaches UMAP. Outliers (topic -1) are reassigned to the nearest topic
+centroid until at most ``max_outlier_share`` of the texts stay unclustered.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from painpoints import schema as S
+from painpoints.clean import text_hash
+from painpoints.keywords import KeywordTokenizer
+from painpoints.settings import DEFAULT_MAX_OUTLIER_SHARE, DEFAULT_SEED, MIN_TEXTS_FOR_TOPICS
+
+logger = logging.getLogger(__name__)
+
+# Outliers whose similarity to the nearest centroid reaches this percentile of the
+# members' own similarities look like members, so they join that topic.
+MEMBER_SIMILARITY_PERCENTILE: Final = 5.0
+LABEL_KEYWORDS: Final = 3
+
+StageCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """Settings of the topic model; ``min_topic_size=None`` sizes it from the data."""
+
+    seed: int = DEFAULT_SEED
+    min_topic_size: int | None = None
+    max_outlier_share: float = DEFAULT_MAX_OUTLIER_SHARE
+    n_keywords: int = 8
+    n_examples: int = 3
+    extra_stop_words: tuple[str, ...] = ()
+
+
+@dataclass
+class TopicResult:
+    """A fitted topic model.
+
+    Attributes
+    ----------
+    doc_topics : numpy.ndarray, shape (n_docs,), int
+        Topic of each input text in input order; ``UNCLUSTERED`` (-1) for outliers.
+    topic_info : pandas.DataFrame
+        One row per topic >= 0, ordered by size: ``topic_id``, ``label``,
+        ``keywords`` (list of str), ``examples`` (list of str, most typical first),
+        ``docs`` (distinct texts).
+    outlier_share_before, outlier_share_after : float
+        Share of texts in topic -1 straight from HDBSCAN and after reassignment.
+    min_topic_size : int
+    note : str
+        Catalogue key explaining why no model was fitted, else "".
+    """
+
+    doc_topics: np.ndarray
+    topic_info: pd.DataFrame
+    outlier_share_before: float = 0.0
+    outlier_share_after: float = 0.0
+    min_topic_size: int = 0
+    note: str = ""
+    model: object | None = field(default=None, repr=False)
+
+
+def auto_min_topic_size(n_docs: int) -> int:
+    """Return the minimum topic size used when none is given: n/150, kept within 5 … 100."""
+    return int(min(100, max(5, round(n_docs / 150))))
+
+
+def _empty_info() -> pd.DataFrame:
+    return pd.DataFrame({S.TOPIC_ID: pd.Series(dtype="int64"), "label": [], "keywords": [], "examples": [], "docs": []})
+
+
+def _centroids(doc_embeddings: np.ndarray, doc_topics: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
+    centroids = np.vstack([doc_embeddings[doc_topics == topic].mean(axis=0) for topic in topic_ids])
+    norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return centroids / norms
+
+
+def reduce_outliers(doc_embeddings: np.ndarray, doc_topics: np.ndarray, max_share: float) -> np.ndarray:
+    """Reassign outliers to the most similar topic centroid.
+
+    An outlier joins its nearest topic when its cosine similarity to that centroid is
+    at least the 5th percentile of the members' similarities to their own centroids.
+    If more than ``max_share`` of the texts are still outliers, the most similar of
+    them join too, until the share is reached.
+
+    Parameters
+    ----------
+    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
+        Unit-length vectors.
+    doc_topics : numpy.ndarray, shape (n_docs,)
+    max_share : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_docs,)
+        New topic per text.
+    """
+    topics = doc_topics.copy()
+    topic_ids = np.unique(topics[topics != S.UNCLUSTERED])
+    outliers = np.flatnonzero(topics == S.UNCLUSTERED)
+    if topic_ids.size == 0 or outliers.size == 0:
+        return topics
+    centroids = _centroids(doc_embeddings, topics, topic_ids)
+    members = np.flatnonzero(topics != S.UNCLUSTERED)
+    own = np.searchsorted(topic_ids, topics[members])
+    member_similarity = np.einsum("ij,ij->i", doc_embeddings[members], centroids[own])
+    threshold = np.percentile(member_similarity, MEMBER_SIMILARITY_PERCENTILE)
+
+    similarity = doc_embeddings[outliers] @ centroids.T
+    nearest = similarity.argmax(axis=1)
+    best = similarity[np.arange(outliers.size), nearest]
+    join = best >= threshold
+    allowed = int(np.floor(max_share * len(topics)))
+    still_out = int((~join).sum())
+    if still_out > allowed:
+        remaining = np.flatnonzero(~join)
+        ranked = remaining[np.argsort(-best[remaining], kind="stable")]
+        join[ranked[: still_out - allowed]] = True
+    topics[outliers[join]] = topic_ids[nearest[join]]
+    return topics
+
+
+def _typical_examples(texts: np.ndarray, doc_embeddings: np.ndarray, members: np.ndarray, count: int) -> list[str]:
+    centroid = doc_embeddings[members].mean(axis=0)
+    similarity = doc_embeddings[members] @ centroid
+    chosen: list[str] = []
+    for index in members[np.argsort(-similarity, kind="stable")]:
+        if texts[index] not in chosen:
+            chosen.append(str(texts[index]))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _make_label(keywords: list[str], examples: list[str], topic_id: int) -> str:
+    if keywords:
+        return " · ".join(keywords[:LABEL_KEYWORDS])
+    if examples:
+        return examples[0][:30]
+    return f"#{topic_id}"
+
+
+def fit_topics(
+    texts: Sequence[str],
+    doc_embeddings: np.ndarray,
+    settings: TopicSettings = TopicSettings(),
+    on_stage: StageCallback | None = None,
+) -> TopicResult:
+    """Cluster distinct texts into topics.
+
+    Parameters
+    ----------
+    texts : sequence of str, length n_docs
+        Distinct cleaned texts.
+    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
+        Unit-length vectors of ``texts``.
+    settings : TopicSettings
+    on_stage : callable, optional
+        Called with "reduce", "cluster", "outliers" and "keywords" as each step starts.
+
+    Returns
+    -------
+    TopicResult
+        With ``note="topics.too_few_texts"`` and every text unclustered when there are
+        fewer than ``MIN_TEXTS_FOR_TOPICS`` texts.
+    """
+    n_docs = len(texts)
+    if n_docs < MIN_TEXTS_FOR_TOPICS:
+        logger.warning("only %d distinct texts; at least %d are needed for topics", n_docs, MIN_TEXTS_FOR_TOPICS)
+        return TopicResult(np.full(n_docs, S.UNCLUSTERED), _empty_info(), 1.0, 1.0, 0, "topics.too_few_texts")
+
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    # A fixed order (by text hash) makes UMAP and HDBSCAN independent of row order.
+    order = np.argsort(np.array([text_hash(text) for text in texts]), kind="stable")
+    sorted_texts = np.asarray(texts, dtype=object)[order]
+    sorted_embeddings = np.asarray(doc_embeddings, dtype=np.float32)[order]
+    min_topic_size = settings.min_topic_size or auto_min_topic_size(n_docs)
+
+    if on_stage:
+        on_stage("reduce")
+    umap_model = UMAP(
+        n_neighbors=min(15, n_docs - 1), n_components=5, min_dist=0.0, metric="cosine",
+        random_state=settings.seed,
+    )
+    hdbscan_model = HDBSCAN(min_cluster_size=min_topic_size, metric="euclidean", cluster_selection_method="eom")
+    vectorizer = CountVectorizer(tokenizer=KeywordTokenizer(settings.extra_stop_words), lowercase=False,
+                                 token_pattern=None)
+    model = BERTopic(
+        # With language="english" (the default) BERTopic deletes every character
+        # outside [A-Za-z0-9 ] before c-TF-IDF, which removes all Chinese text.
+        language="multilingual",
+        embedding_model=None,
+        umap_model=umap_model,
+        hdbscan_model=hdbscan_model,
+        vectorizer_model=vectorizer,
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        top_n_words=settings.n_keywords,
+        calculate_probabilities=False,
+    )
+    with warnings.catch_warnings():
+        # UMAP warns that a fixed random_state disables parallelism: that is the intent.
+        warnings.filterwarnings("ignore", message=".*random_state.*", category=UserWarning)
+        raw_topics = np.asarray(model.fit_transform(list(sorted_texts), embeddings=sorted_embeddings)[0])
+    if on_stage:
+        on_stage("cluster")
+    outlier_before = float(np.mean(raw_topics == S.UNCLUSTERED))
+    if np.all(raw_topics == S.UNCLUSTERED):
+        logger.info("HDBSCAN found no topic among %d texts", n_docs)
+        return TopicResult(np.full(n_docs, S.UNCLUSTERED), _empty_info(), 1.0, 1.0, min_topic_size,
+                           "topics.no_topics_found", model)
+
+    if on_stage:
+        on_stage("outliers")
+    reduced = reduce_outliers(sorted_embeddings, raw_topics, settings.max_outlier_share)
+    if on_stage:
+        on_stage("keywords")
+    model.update_topics(list(sorted_texts), topics=reduced.tolist(), top_n_words=settings.n_keywords,
+                        vectorizer_model=vectorizer,
+                        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+
+    # Number topics by size, largest first; ties by their first text's hash order.
+    sizes = pd.Series(reduced[reduced != S.UNCLUSTERED]).value_counts(sort=False)
+    first_seen = {topic: int(np.argmax(reduced == topic)) for topic in sizes.index}
+    ranked = sorted(sizes.index, key=lambda topic: (-sizes[topic], first_seen[topic]))
+    renumber = {old: new for new, old in enumerate(ranked)}
+    renumber[S.UNCLUSTERED] = S.UNCLUSTERED
+    final_sorted = np.array([renumber[topic] for topic in reduced])
+
+    rows = []
+    for old in ranked:
+        members = np.flatnonzero(reduced == old)
+        keywords = [word for word, _ in (model.get_topic(old) or []) if str(word).strip()]
+        examples = _typical_examples(sorted_texts, sorted_embeddings, members, settings.n_examples)
+        new = renumber[old]
+        rows.append({S.TOPIC_ID: new, "label": _make_label(keywords, examples, new), "keywords": keywords,
+                     "examples": examples, "docs": int(members.size)})
+    doc_topics = np.empty(n_docs, dtype=int)
+    doc_topics[order] = final_sorted
+    outlier_after = float(np.mean(doc_topics == S.UNCLUSTERED))
+    logger.info(
+        "found %d topics in %d texts (min size %d); unclustered %.1f%% before and %.1f%% after reassignment",
+        len(rows), n_docs, min_topic_size, 100 * outlier_before, 100 * outlier_after,
+    )
+    return TopicResult(doc_topics, pd.DataFrame(rows), outlier_before, outlier_after, min_topic_size, "", model)

