@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from painpoints import schema as S
 from painpoints.clean import clean_documents
 from painpoints.embed import EmbeddingCache, Embedder, choose_backend_name, embed_texts, load_embedder
+from painpoints.errors import InputDataError
 from painpoints.i18n import tr
 from painpoints.ingest import load_customers, load_feedback
 from painpoints.outcomes import OutcomeTable, topic_outcomes
@@ -144,6 +144,9 @@ def run_analysis(
     customers = customers_mapping = customers_info = None
     if customers_path is not None:
         customers, customers_mapping, customers_info = load_customers(customers_path, settings, settings.covariates)
+    for covariate in settings.covariates:
+        if covariate not in feedback.documents.columns and (customers is None or covariate not in customers.columns):
+            raise InputDataError("ingest.covariate_not_found", column=covariate, path=feedback.info.path)
     timings["read"] = time.perf_counter() - started
     report("read", 1, 1)
 

@@ -231,9 +231,17 @@ def fit_topics(
     reduced = reduce_outliers(sorted_embeddings, raw_topics, settings.max_outlier_share)
     if on_stage:
         on_stage("keywords")
-    model.update_topics(list(sorted_texts), topics=reduced.tolist(), top_n_words=settings.n_keywords,
-                        vectorizer_model=vectorizer,
-                        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+    # update_topics always warns that custom assignments should be the last step,
+    # which they are here; BERTopic logs through its own handler, so raise its level.
+    bertopic_logger = logging.getLogger("BERTopic")
+    previous_level = bertopic_logger.level
+    bertopic_logger.setLevel(logging.ERROR)
+    try:
+        model.update_topics(list(sorted_texts), topics=reduced.tolist(), top_n_words=settings.n_keywords,
+                            vectorizer_model=vectorizer,
+                            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+    finally:
+        bertopic_logger.setLevel(previous_level)
 
     # Number topics by size, largest first; ties by their first text's hash order.
     sizes = pd.Series(reduced[reduced != S.UNCLUSTERED]).value_counts(sort=False)

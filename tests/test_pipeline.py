@@ -155,3 +155,12 @@ def test_cli_help_in_chinese():
                              capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""}, check=True)
     assert "Column with the feedback text" in english.stdout
     assert "反馈文本所在列" in chinese.stdout
+
+
+def test_unknown_covariate_is_a_data_error(themed_csv, settings, embedder):
+    from dataclasses import replace
+
+    from painpoints.errors import InputDataError
+
+    with pytest.raises(InputDataError, match="Covariate column 'tenure' is neither in"):
+        run_analysis(themed_csv, replace(settings, covariates=("tenure",)), embedder=embedder)

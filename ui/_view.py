@@ -1,0 +1,319 @@
+"""Reading and formatting helpers of the viewer (``ui/app.py``).
+
+Plain functions without Streamlit, so that tests can call them. Every text a user
+reads comes from the catalogue through :func:`painpoints.i18n.tr`.
+
+Numbers use the same separators in both interface languages: CLDR gives ``en`` and
+``zh_CN`` the decimal point ".", the grouping separator "," and the percent pattern
+``#,##0%``, so one format serves both.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import pandas as pd
+
+from painpoints import schema as S
+from painpoints.errors import StoreError
+from painpoints.i18n import tr
+from painpoints.settings import default_store_path
+from painpoints.store import list_runs
+
+STORE_ENV: Final = "PAINPOINTS_STORE"
+STORE_ARGUMENT: Final = "--store"
+LANGUAGE_NAMES: Final = {"zh": "中文", "en": "English"}
+MISSING: Final = "–"
+
+# Findings: how many lines to read out, and the false discovery rate they must pass.
+FINDINGS_LIMIT: Final = 3
+FINDINGS_MAX_Q: Final = 0.05
+
+OUTCOME_HEADER_KEYS: Final = {
+    S.TOPIC_ID: "ui.col_topic_id",
+    "label": "ui.col_label",
+    "customers": "ui.col_customers",
+    "churned": "ui.col_churned",
+    "churn_rate": "ui.col_churn_rate",
+    "baseline_rate": "ui.col_baseline_rate",
+    "lift": "ui.col_lift",
+    "odds_ratio": "ui.col_odds_ratio",
+    "p_value": "ui.col_p_value",
+    "q_value": "ui.col_q_value",
+    "small_group": "ui.col_small_group",
+    "revenue_at_risk": "ui.col_revenue_at_risk",
+}
+
+VERBATIM_HEADER_KEYS: Final = {
+    S.TICKET_ID: "ui.col_ticket_id",
+    S.CUSTOMER_ID: "ui.col_customer_id",
+    S.TEXT: "ui.col_text",
+    S.CHURNED: "ui.col_churned_flag",
+    S.DATE: "ui.col_date",
+}
+
+# Characters that Streamlit's Markdown would read as formatting, LaTeX ($) or HTML.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}<>#|~$])")
+
+
+def resolve_store_path(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
+    """Return the run store to read.
+
+    ``--store PATH`` (or ``--store=PATH``) in ``argv`` wins, then the
+    ``PAINPOINTS_STORE`` environment variable, then
+    :func:`painpoints.settings.default_store_path`.
+    """
+    for index, argument in enumerate(argv):
+        if argument == STORE_ARGUMENT and index + 1 < len(argv):
+            return Path(argv[index + 1]).expanduser()
+        if argument.startswith(STORE_ARGUMENT + "="):
+            return Path(argument.split("=", 1)[1]).expanduser()
+    configured = environ.get(STORE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return default_store_path()
+
+
+def read_run_list(store: Path) -> pd.DataFrame:
+    """Return the runs in ``store``, newest first, as :func:`painpoints.store.list_runs` does.
+
+    A DuckDB file without a ``runs`` table yet counts as a store with no runs.
+
+    Raises
+    ------
+    painpoints.errors.StoreError
+        When the file is missing or cannot be opened.
+    """
+    try:
+        return list_runs(store)
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["run_id", "created_at", "input_path"])
+
+
+def no_runs_message(store: Path, language: str) -> str:
+    """Return the ``ui.no_runs`` message as Markdown, with the store path escaped."""
+    return tr("ui.no_runs", language, store=escape_markdown(str(store)))
+
+
+def store_error_message(error: StoreError, language: str) -> str:
+    """Return the message of a store error as Markdown, with its values (paths, details) escaped."""
+    params = {name: escape_markdown(str(value)) for name, value in error.params.items()}
+    return tr(error.key, language, **params)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape the characters that Streamlit's Markdown would format."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def format_count(value: object) -> str:
+    """Format a count with thousands separators: ``12345`` -> ``"12,345"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{int(value):,}"
+
+
+def format_percent(value: object) -> str:
+    """Format a proportion as a percentage with one decimal: ``0.7`` -> ``"70.0%"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{float(value):,.1%}"
+
+
+def format_ratio(value: object) -> str:
+    """Format a lift or odds ratio with two decimals: ``1.5`` -> ``"1.50"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{float(value):,.2f}"
+
+
+def format_ratio_ci(value: object, low: object, high: object) -> str:
+    """Format a ratio with its confidence interval: ``"1.80 (1.20–2.70)"``.
+
+    Returns only the ratio when a bound is missing, and ``"–"`` when the ratio is.
+    """
+    if _is_missing(value):
+        return MISSING
+    if _is_missing(low) or _is_missing(high):
+        return format_ratio(value)
+    return f"{format_ratio(value)} ({format_ratio(low)}–{format_ratio(high)})"
+
+
+def format_p_value(value: object) -> str:
+    """Format a p- or q-value with three significant digits: ``0.000123`` -> ``"0.000123"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{float(value):.3g}"
+
+
+def format_money(value: object) -> str:
+    """Format an amount rounded to whole currency units: ``12345.6`` -> ``"12,346"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{float(value):,.0f}"
+
+
+def display_label(topic_id: object, label: str, language: str) -> str:
+    """Return a topic's label, translating the labels of the unclustered and no-content lines.
+
+    The pipeline writes those two labels in the language of the run; the viewer shows
+    them in the language the user chose.
+    """
+    if topic_id == S.UNCLUSTERED:
+        return tr("topics.unclustered_label", language)
+    if topic_id == S.NO_CONTENT_TOPIC:
+        return tr("topics.no_content_label", language)
+    return label
+
+
+def status_line(info: Mapping, language: str) -> str:
+    """Return the row counts by status, e.g. ``"Rows: 40 = topic 38 + unclustered 2 + …"``."""
+    counts = info.get("rows_by_status", {})
+    formatted = {status: format_count(counts.get(status, 0)) for status in S.STATUSES}
+    return tr("cli.status_counts", language, total=format_count(info.get("rows", 0)), **formatted)
+
+
+def run_summary(run_id: str, info: Mapping, language: str) -> str:
+    """Return the ``ui.run_summary`` line of a run: id, input file, rows and topics."""
+    return tr(
+        "ui.run_summary", language,
+        run_id=run_id,
+        path=info.get("input_path", MISSING),
+        rows=format_count(info.get("rows", 0)),
+        topics=format_count(info.get("topics", {}).get("count", 0)),
+    )
+
+
+def sort_by_lift(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Return the outcome table sorted by lift, highest first, with missing lifts last."""
+    return outcomes.sort_values("lift", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Build the topic-vs-churn table that the viewer shows, sorted by lift.
+
+    Columns keep their numeric values so that sorting in the browser stays numeric.
+    :func:`outcome_table_formats` turns them into text. The odds ratio and its 95% CI
+    form one text column. Headers are translated.
+    """
+    ordered = sort_by_lift(outcomes)
+    shown = pd.DataFrame({
+        S.TOPIC_ID: ordered[S.TOPIC_ID].astype("int64"),
+        "label": [display_label(topic, label, language)
+                  for topic, label in zip(ordered[S.TOPIC_ID], ordered["label"])],
+        "customers": ordered["customers"],
+        "churned": ordered["churned"],
+        "churn_rate": ordered["churn_rate"],
+        "baseline_rate": ordered["baseline_rate"],
+        "lift": ordered["lift"],
+        "odds_ratio": [format_ratio_ci(value, low, high) for value, low, high
+                       in zip(ordered["odds_ratio"], ordered["or_ci_low"], ordered["or_ci_high"])],
+        "p_value": ordered["p_value"],
+        "q_value": ordered["q_value"],
+        "small_group": ordered["small_group"].astype(bool),
+        "revenue_at_risk": ordered["revenue_at_risk"],
+    })
+    return shown.rename(columns=outcome_headers(language))
+
+
+def outcome_headers(language: str) -> dict[str, str]:
+    """Return the translated header of each column of :func:`outcome_table_frame`."""
+    return {column: tr(key, language) for column, key in OUTCOME_HEADER_KEYS.items()}
+
+
+def outcome_table_formats(language: str) -> dict[str, Callable[[object], str]]:
+    """Return a pandas ``Styler.format`` formatter for each numeric column, by translated header."""
+    headers = outcome_headers(language)
+    formatters = {
+        "customers": format_count,
+        "churned": format_count,
+        "churn_rate": format_percent,
+        "baseline_rate": format_percent,
+        "lift": format_ratio,
+        "p_value": format_p_value,
+        "q_value": format_p_value,
+        "revenue_at_risk": format_money,
+    }
+    return {headers[column]: formatter for column, formatter in formatters.items()}
+
+
+def churn_findings(outcomes: pd.DataFrame, language: str, limit: int = FINDINGS_LIMIT,
+                   max_q: float = FINDINGS_MAX_Q) -> list[str]:
+    """Describe in plain words the topics with the highest churn lift.
+
+    A topic qualifies when it is not a small group, its q-value is below ``max_q`` and
+    its lift is known. The unclustered and no-content lines are left out, because no
+    customer "mentions" them. Returns at most ``limit`` sentences, highest lift first.
+    """
+    if outcomes.empty:
+        return []
+    candidates = outcomes[
+        (outcomes[S.TOPIC_ID] >= 0)
+        & ~outcomes["small_group"].astype(bool)
+        & (outcomes["q_value"] < max_q)
+        & outcomes["lift"].notna()
+    ]
+    return [churn_finding(row, language) for _, row in sort_by_lift(candidates).head(limit).iterrows()]
+
+
+def churn_finding(row: Mapping, language: str) -> str:
+    """Return the ``ui.finding`` sentence for one line of the outcome table."""
+    return tr(
+        "ui.finding", language,
+        label=row["label"],
+        rate=format_percent(row["churn_rate"]),
+        lift=format_ratio(row["lift"]),
+        low=format_ratio(row["or_ci_low"]),
+        high=format_ratio(row["or_ci_high"]),
+    )
+
+
+def topic_choices(topics: pd.DataFrame, language: str) -> dict[int, str]:
+    """Return ``{topic_id: "id: label"}`` for the topic select, unclustered (-1) included."""
+    return {
+        int(topic): f"{int(topic)}: {display_label(int(topic), label, language)}"
+        for topic, label in zip(topics[S.TOPIC_ID], topics["label"])
+    }
+
+
+def topic_rows(documents: pd.DataFrame, topic_id: int | None) -> pd.DataFrame:
+    """Return the documents of one topic with ticket_id, customer_id, text, churned and date.
+
+    ``None`` (no topic chosen) returns no rows.
+    """
+    if documents.empty or topic_id is None:
+        return pd.DataFrame(columns=list(VERBATIM_HEADER_KEYS))
+    # Rows without a topic (no content, rejected) have a missing topic_id.
+    in_topic = (documents[S.TOPIC_ID] == topic_id).fillna(False).astype(bool)
+    return documents.loc[in_topic, list(VERBATIM_HEADER_KEYS)].reset_index(drop=True)
+
+
+def search_rows(rows: pd.DataFrame, query: str) -> pd.DataFrame:
+    """Return the rows whose text contains ``query``, ignoring case; a blank query keeps all."""
+    needle = query.strip()
+    if not needle:
+        return rows
+    matches = rows[S.TEXT].astype("string").str.contains(needle, case=False, regex=False, na=False)
+    return rows[matches.astype(bool)].reset_index(drop=True)
+
+
+def verbatim_headers(language: str) -> dict[str, str]:
+    """Return the translated header of each column of :func:`topic_rows`."""
+    return {column: tr(key, language) for column, key in VERBATIM_HEADER_KEYS.items()}
+
+
+def rows_caption(total: int, shown: int, query: str, language: str) -> str:
+    """Return the row count under the verbatims: all rows of the topic, or the matches of a search."""
+    if not query.strip():
+        return tr("ui.rows_in_topic", language, count=format_count(total))
+    return tr("ui.rows_matching", language, shown=format_count(shown), count=format_count(total),
+              query=query.strip())
