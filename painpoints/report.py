@@ -15,6 +15,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from painpoints.pipeline import RunResult
@@ -85,6 +86,9 @@ def _excel_value(value: object) -> object:
         return bool(value)
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
+    if isinstance(value, str):
+        # XLSX cannot hold most ASCII control characters; real exports do contain them.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

@@ -21,6 +21,12 @@ MIN_TEXTS_FOR_TOPICS: Final = 20
 # Largest input the CLI reads at once (rows); larger exports need sampling or the
 # streamed mode. Chosen so that 100k short texts stay well within 4 GB of memory.
 MAX_INPUT_ROWS: Final = 2_000_000
+# Largest input file the library reads (MiB). A CSV is held in memory about three
+# times over while it is decoded and parsed, so 1 GiB needs several GiB of RAM.
+MAX_INPUT_MB: Final = 1024
+# Upload limit of the viewer (MiB); it must equal ``server.maxUploadSize`` in
+# .streamlit/config.toml. Larger files go through ``painpoints analyze``.
+MAX_UPLOAD_MB: Final = 200
 
 
 def default_home() -> Path:
@@ -67,6 +73,7 @@ class AnalysisSettings:
     min_topic_size: int | None = None
     max_outlier_share: float = DEFAULT_MAX_OUTLIER_SHARE
     redact_pii: bool = True
+    traditional_to_simplified: bool = False
     sheet: str | None = None
     cache_dir: Path | None = None
 

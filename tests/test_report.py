@@ -34,3 +34,9 @@ def test_xlsx_stores_text_not_formulas(tmp_path):
     assert [cell.value for cell in cells] == [text.replace("\r", "\n") for text in DANGEROUS]
     assert sheet.cell(row=2, column=2).value == -3
     assert sheet.cell(row=2, column=2).data_type == "n"
+
+
+def test_xlsx_drops_control_characters(tmp_path):
+    path = tmp_path / "out.xlsx"
+    write_xlsx({"documents": pd.DataFrame({"text": ["早上9点订的\x08,下午1点才到"]})}, path)
+    assert load_workbook(path)["documents"].cell(row=2, column=1).value == "早上9点订的,下午1点才到"

@@ -162,6 +162,11 @@ def format_money(value: object) -> str:
     return f"{float(value):,.0f}"
 
 
+def format_flag(value: object) -> str:
+    """Format a yes/no flag as a check mark, or nothing when false or missing."""
+    return "✓" if not _is_missing(value) and bool(value) else ""
+
+
 def display_label(topic_id: object, label: str, language: str) -> str:
     """Return a topic's label, translating the labels of the unclustered and no-content lines.
 
@@ -231,7 +236,7 @@ def outcome_headers(language: str) -> dict[str, str]:
 
 
 def outcome_table_formats(language: str) -> dict[str, Callable[[object], str]]:
-    """Return a pandas ``Styler.format`` formatter for each numeric column, by translated header."""
+    """Return a pandas ``Styler.format`` formatter for each non-text column, by translated header."""
     headers = outcome_headers(language)
     formatters = {
         "customers": format_count,
@@ -241,6 +246,7 @@ def outcome_table_formats(language: str) -> dict[str, Callable[[object], str]]:
         "lift": format_ratio,
         "p_value": format_p_value,
         "q_value": format_p_value,
+        "small_group": format_flag,
         "revenue_at_risk": format_money,
     }
     return {headers[column]: formatter for column, formatter in formatters.items()}
