@@ -89,10 +89,19 @@ def _format_ratio(value: float, low: float, high: float) -> str:
 def _print_summary(result, out_dir: Path, store: Path) -> None:
     info = result.info
     counts = info["rows_by_status"]
-    output = Console()
+    # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
+    output = Console() if console.is_terminal else Console(width=140)
     mapping = {key: value or "–" for key, value in info["column_mapping"].items()}
     output.print(tr("cli.mapping", **mapping))
     output.print(tr("cli.status_counts", total=info["rows"], **counts))
+    skipped = result.skipped_rows.drop_duplicates(S.ROW_NUMBER)
+    if len(skipped):
+        examples = ", ".join(tr("cli.skipped_row", row=row[S.ROW_NUMBER], reason=row[S.REASON])
+                             for _, row in skipped.head(SUMMARY_ROWS).iterrows())
+        if len(skipped) > SUMMARY_ROWS:
+            examples += ", …"
+        output.print(tr("cli.skipped_rows", count=len(skipped), file=out_dir / "rejected_rows.csv",
+                        examples=examples), style="yellow")
     topics = info["topics"]
     if topics["note"]:
         minimum = MIN_TEXTS_FOR_TOPICS if topics["note"] == "topics.too_few_texts" else topics["min_topic_size"]
@@ -108,7 +117,10 @@ def _print_summary(result, out_dir: Path, store: Path) -> None:
         table = Table(title=tr("cli.summary_title", customers=result.outcomes.n_customers,
                                rate=result.outcomes.overall_rate))
         for key in ("col_topic", "col_label", "col_customers", "col_churned", "col_rate", "col_lift", "col_or", "col_q"):
-            table.add_column(tr(f"cli.{key}"), overflow="fold")
+            if key == "col_label":
+                table.add_column(tr(f"cli.{key}"), max_width=40, overflow="ellipsis", no_wrap=True)
+            else:
+                table.add_column(tr(f"cli.{key}"), no_wrap=True)
         for _, row in frame.head(SUMMARY_ROWS).iterrows():
             flag = " *" if bool(row["small_group"]) else ""
             table.add_row(
@@ -156,11 +168,17 @@ def analyze(
     event_value: Optional[str] = typer.Option(None, "--event-value", help=tr("cli.opt_event_value")),
     value_col: Optional[str] = typer.Option(None, "--value-col", help=tr("cli.opt_value_col")),
     covariates: Optional[str] = typer.Option(None, "--covariates", help=tr("cli.opt_covariates")),
+    duration_col: Optional[str] = typer.Option(None, "--duration-col", help=tr("outcomes.opt_duration_col")),
+    score_col: Optional[str] = typer.Option(None, "--score-col", help=tr("outcomes.opt_score_col")),
+    score_kind: str = typer.Option("nps", "--score-kind", help=tr("outcomes.opt_score_kind")),
+    segments: Optional[str] = typer.Option(None, "--segments", help=tr("outcomes.opt_segments")),
+    period: str = typer.Option("month", "--period", help=tr("outcomes.opt_period")),
     lang: str = typer.Option("auto", "--lang", help=tr("cli.opt_lang")),
     embedding: str = typer.Option("auto", "--embedding", help=tr("cli.opt_embedding")),
     seed: int = typer.Option(42, "--seed", help=tr("cli.opt_seed")),
     min_topic_size: Optional[int] = typer.Option(None, "--min-topic-size", help=tr("cli.opt_min_topic_size")),
     no_redact: bool = typer.Option(False, "--no-redact", help=tr("cli.opt_no_redact")),
+    t2s: bool = typer.Option(False, "--t2s", help=tr("cli.opt_t2s")),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=tr("cli.opt_sheet")),
     out: Optional[Path] = typer.Option(None, "--out", help=tr("cli.opt_out")),
     store: Optional[Path] = StoreOption,
@@ -174,11 +192,17 @@ def analyze(
                                   outcome=outcome_col, value=value_col),
             event_value=event_value,
             covariates=tuple(name.strip() for name in (covariates or "").split(",") if name.strip()),
+            duration_col=duration_col,
+            score_col=score_col,
+            score_kind=score_kind,
+            segment_cols=tuple(name.strip() for name in (segments or "").split(",") if name.strip()),
+            period=period,
             language=lang,
             embedding=embedding,
             seed=seed,
             min_topic_size=min_topic_size,
             redact_pii=not no_redact,
+            traditional_to_simplified=t2s,
             sheet=sheet,
         )
     except PainpointsError as error:
