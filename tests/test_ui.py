@@ -7,6 +7,7 @@ save it to a DuckDB store under ``tmp_path`` and pass that store to the app thro
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import duckdb
@@ -84,7 +85,7 @@ def test_escape_markdown():
 def _outcome_row(topic_id: int, label: str, lift: float, q_value: float, small_group: bool = False,
                  churn_rate: float = 0.5) -> dict:
     return {S.TOPIC_ID: topic_id, "label": label, "customers": 120, "churned": 60, "churn_rate": churn_rate,
-            "baseline_rate": churn_rate / lift if lift else 0.2, "lift": lift, "odds_ratio": 1.8,
+            "baseline_rate": 0.2, "lift": lift, "odds_ratio": 1.8,
             "or_ci_low": 1.2, "or_ci_high": 2.7, "p_value": q_value / 2, "q_value": q_value,
             "small_group": small_group, "revenue_at_risk": float("nan")}
 
@@ -144,7 +145,7 @@ def test_outcome_table_frame_sorts_and_translates():
     assert table[headers["churn_rate"]].dtype.kind == "f"
 
 
-def test_outcome_table_formats_cover_numeric_columns():
+def test_outcome_table_formats():
     formats = _view.outcome_table_formats("en")
     assert formats["Churn rate"](0.25) == "25.0%"
     assert formats["Customers"](1234) == "1,234"
@@ -269,10 +270,10 @@ def test_app_table_lists_topics(monkeypatch, store):
 def test_app_table_formats_numbers(monkeypatch, store):
     app = _start(monkeypatch, store)
     outcomes = _view.sort_by_lift(load_run(store).topic_outcomes)
-    shown = _display_values(app, 0)
+    displayed = _display_values(app, 0)
 
-    assert shown["Churn rate"].tolist() == [_view.format_percent(rate) for rate in outcomes["churn_rate"]]
-    assert shown["Odds ratio (95% CI)"].tolist() == [
+    assert displayed["Churn rate"].tolist() == [_view.format_percent(rate) for rate in outcomes["churn_rate"]]
+    assert displayed["Odds ratio (95% CI)"].tolist() == [
         _view.format_ratio_ci(row.odds_ratio, row.or_ci_low, row.or_ci_high) for row in outcomes.itertuples()]
 
 
@@ -308,12 +309,12 @@ def test_app_topic_shows_its_rows(monkeypatch, store):
     assert len(topic_options) == len(run.topics)
     for topic_id, expected_rows in zip(run.topics[S.TOPIC_ID], run.topics["rows"]):
         app.selectbox(key="topic").set_value(int(topic_id)).run()
-        shown = app.dataframe[1].value
+        displayed = app.dataframe[1].value
         assert not app.exception
-        assert len(shown) == expected_rows, f"topic {topic_id}"
+        assert len(displayed) == expected_rows, f"topic {topic_id}"
         assert tr("ui.rows_in_topic", "en", count=expected_rows) in _captions(app)
         texts = run.documents.loc[run.documents[S.TOPIC_ID] == topic_id, S.TEXT]
-        assert shown["Feedback"].tolist() == texts.tolist()
+        assert displayed["Feedback"].tolist() == texts.tolist()
 
 
 def test_app_search_filters_rows(monkeypatch, store):
@@ -325,11 +326,12 @@ def test_app_search_filters_rows(monkeypatch, store):
 
     app.selectbox(key="topic").set_value(refund_topic).run()
     app.text_input(key="search").set_value("到账").run()
-    shown = app.dataframe[1].value
+    displayed = app.dataframe[1].value
 
     assert not app.exception
-    assert 0 < len(expected) < len(in_topic)
-    assert shown["Feedback"].tolist() == expected
+    assert len(expected) > 0
+    assert len(expected) < len(in_topic)
+    assert displayed["Feedback"].tolist() == expected
     caption = tr("ui.rows_matching", "en", shown=len(expected), count=len(in_topic), query="到账")
     assert caption in _captions(app)
 
@@ -354,6 +356,15 @@ def test_app_run_select_lists_newest_first(monkeypatch, store, themed_csv, setti
     select.set_value(older).run()
     assert not app.exception
     assert older in app.markdown[0].value
+
+
+def test_app_store_argument_wins_over_env(monkeypatch, store, tmp_path):
+    monkeypatch.setattr(sys, "argv", [str(APP_PATH), "--store", str(store)])
+    app = _start(monkeypatch, tmp_path / "missing.duckdb")
+
+    assert not app.exception
+    assert not app.info
+    assert load_run(store).run_id in app.markdown[0].value
 
 
 def test_app_missing_store_shows_no_runs(monkeypatch, tmp_path):

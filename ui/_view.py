@@ -3,9 +3,9 @@
 Plain functions without Streamlit, so that tests can call them. Every text a user
 reads comes from the catalogue through :func:`painpoints.i18n.tr`.
 
-Numbers use the same separators in both interface languages: CLDR gives ``en`` and
-``zh_CN`` the decimal point ".", the grouping separator "," and the percent pattern
-``#,##0%``, so one format serves both.
+Numbers use the same format in both interface languages, because the CLDR locale
+data of ``en`` and ``zh`` share the decimal point ".", the grouping separator ","
+and the percent pattern ``#,##0%``.
 """
 
 from __future__ import annotations
@@ -170,8 +170,8 @@ def format_flag(value: object) -> str:
 def display_label(topic_id: object, label: str, language: str) -> str:
     """Return a topic's label, translating the labels of the unclustered and no-content lines.
 
-    The pipeline writes those two labels in the language of the run; the viewer shows
-    them in the language the user chose.
+    The pipeline writes those two labels in the language of the run, but the viewer
+    shows them in the language the user chose.
     """
     if topic_id == S.UNCLUSTERED:
         return tr("topics.unclustered_label", language)
@@ -211,7 +211,7 @@ def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
     form one text column. Headers are translated.
     """
     ordered = sort_by_lift(outcomes)
-    shown = pd.DataFrame({
+    table = pd.DataFrame({
         S.TOPIC_ID: ordered[S.TOPIC_ID].astype("int64"),
         "label": [display_label(topic, label, language)
                   for topic, label in zip(ordered[S.TOPIC_ID], ordered["label"])],
@@ -227,7 +227,7 @@ def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
         "small_group": ordered["small_group"].astype(bool),
         "revenue_at_risk": ordered["revenue_at_risk"],
     })
-    return shown.rename(columns=outcome_headers(language))
+    return table.rename(columns=outcome_headers(language))
 
 
 def outcome_headers(language: str) -> dict[str, str]:
@@ -304,7 +304,7 @@ def topic_rows(documents: pd.DataFrame, topic_id: int | None) -> pd.DataFrame:
 
 
 def search_rows(rows: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Return the rows whose text contains ``query``, ignoring case; a blank query keeps all."""
+    """Return the rows whose text contains ``query``, ignoring case. A blank query keeps every row."""
     needle = query.strip()
     if not needle:
         return rows
@@ -317,9 +317,9 @@ def verbatim_headers(language: str) -> dict[str, str]:
     return {column: tr(key, language) for column, key in VERBATIM_HEADER_KEYS.items()}
 
 
-def rows_caption(total: int, shown: int, query: str, language: str) -> str:
+def rows_caption(total: int, matching: int, query: str, language: str) -> str:
     """Return the row count under the verbatims: all rows of the topic, or the matches of a search."""
     if not query.strip():
         return tr("ui.rows_in_topic", language, count=format_count(total))
-    return tr("ui.rows_matching", language, shown=format_count(shown), count=format_count(total),
+    return tr("ui.rows_matching", language, shown=format_count(matching), count=format_count(total),
               query=query.strip())

@@ -3,7 +3,8 @@
 Start it with ``painpoints ui`` or ``streamlit run ui/app.py -- --store PATH``.
 The run store is ``--store PATH`` after ``--``, else the ``PAINPOINTS_STORE``
 environment variable, else ``painpoints.settings.default_store_path()``.
-Tests set ``PAINPOINTS_STORE`` because Streamlit's AppTest cannot pass arguments.
+Streamlit's AppTest runs the script with the test process's ``sys.argv``, so the
+tests pass the store through ``PAINPOINTS_STORE``.
 
 Everything except the Streamlit calls lives in ``_view.py``.
 """
