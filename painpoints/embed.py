@@ -107,8 +107,16 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        # transformers draws a "Loading weights" bar on stderr; the caller owns progress output.
+        bar_was_enabled = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
+        try:
+            self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        finally:
+            if bar_was_enabled:
+                transformers_logging.enable_progress_bar()
         self.model_id = model_id
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(getter())

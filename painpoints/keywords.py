@@ -1,8 +1,8 @@
 """Keyword tokenisation for topic labels: Chinese words through spaCy + jieba, English through spaCy.
 
 The tokenizer feeds scikit-learn's ``CountVectorizer`` inside BERTopic's c-TF-IDF.
-It keeps words a person can read: no white space, punctuation, numbers, placeholders
-or stop words; single Chinese characters such as 卡, 贵 and 慢 are kept.
+It keeps words a person can read. White space, punctuation, numbers, placeholders
+and stop words are dropped, but single Chinese characters such as 卡, 贵 and 慢 stay.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from painpoints.clean import PLACEHOLDERS
 
 logger = logging.getLogger(__name__)
 
-# Words frequent in any feedback that say nothing about its subject. spaCy's
+# Words frequent in any feedback that tell nothing about its subject. spaCy's
 # Chinese and English stop-word lists are added to these.
 CX_STOP_WORDS_ZH: Final = frozenset(
     {
@@ -45,8 +45,8 @@ CX_STOP_WORDS_EN: Final = frozenset(
 # One-character complaint words that spaCy's Chinese list counts as stop words.
 KEEP_WORDS_ZH: Final = frozenset({"快", "慢", "贵", "卡", "差", "坏", "烂", "凉", "少", "咸", "淡", "辣", "脏", "假", "破", "漏"})
 
-# jieba joins a degree adverb to the complaint word after it (太慢, 很卡, 超贵); the
-# adverb is dropped so that all spellings count as one keyword.
+# jieba joins a degree adverb to the complaint word after it (太慢, 很卡, 超贵).
+# The adverb is dropped, so all spellings count as one keyword.
 DEGREE_ADVERBS_ZH: Final = frozenset("很太好真超挺最特巨贼蛮")
 
 _HAS_WORD_CHAR: Final = re.compile(r"[A-Za-z\u3400-\u9fff]")

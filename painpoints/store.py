@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -23,6 +23,8 @@ from painpoints.pipeline import RunResult
 logger = logging.getLogger(__name__)
 
 TABLES = ("documents", "topics", "topic_outcomes")
+# Tables of the optional outcome analyses (OutcomeAnalysis.tables), written when a run has them.
+ANALYSIS_TABLES = ("survival", "survival_curves", "scores", "trends", "emerging_topics", "segments")
 
 
 @dataclass
@@ -34,6 +36,8 @@ class StoredRun:
     documents: pd.DataFrame
     topics: pd.DataFrame
     topic_outcomes: pd.DataFrame
+    # Table name in ANALYSIS_TABLES -> its rows, for the analyses the run has.
+    analyses: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -100,6 +104,10 @@ def save_run(result: RunResult, path: str | Path) -> str:
             columns=list(S.OUTCOME_COLUMNS))
         if len(outcomes):
             _insert(connection, "topic_outcomes", outcomes, result.run_id)
+        if result.analysis is not None:
+            for table, frame in result.analysis.tables().items():
+                if table in ANALYSIS_TABLES and len(frame):
+                    _insert(connection, table, frame, result.run_id)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -126,7 +134,7 @@ def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
     Raises
     ------
     StoreError
-        When the store is missing or holds no such run.
+        When the store is missing or contains no such run.
     """
     connection = connect(path, read_only=True)
     try:
@@ -147,7 +155,14 @@ def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
             if table == "documents" and len(frame):
                 frame = frame.sort_values(S.ROW_NUMBER, kind="stable").reset_index(drop=True)
             frames[table] = frame
-        return StoredRun(found_id, json.loads(info), frames["documents"], frames["topics"], frames["topic_outcomes"])
+        analyses = {}
+        for table in ANALYSIS_TABLES:
+            if table in tables:
+                frame = connection.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [found_id]).df()
+                if len(frame):
+                    analyses[table] = frame
+        return StoredRun(found_id, json.loads(info), frames["documents"], frames["topics"], frames["topic_outcomes"],
+                         analyses)
     finally:
         connection.close()
 
@@ -157,7 +172,7 @@ def delete_run(path: str | Path, run_id: str) -> None:
     connection = connect(path)
     try:
         connection.execute("BEGIN TRANSACTION")
-        for table in TABLES:
+        for table in (*TABLES, *ANALYSIS_TABLES):
             if connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                                   [table]).fetchone()[0]:
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
