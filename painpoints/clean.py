@@ -1,4 +1,9 @@
-"""Clean stage: normalise text, redact personal data, find content-free rows and duplicates."""
+"""Clean stage: normalise text, redact personal data, find content-free rows and duplicates.
+
+Reasons given here (``reason`` column): ``empty_text`` and ``no_content_text`` for
+``no_content`` rows, ``same_text_as_row`` for ``duplicate`` rows (the pipeline appends
+the row number). Rows already ``rejected`` by ingest keep their status and reason.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,22 @@ import html
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 import pandas as pd
 
 from painpoints import schema as S
+from painpoints.errors import SettingsError
 
 logger = logging.getLogger(__name__)
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _SPACE = re.compile(r"\s+")
+# Zero-width characters and the byte-order mark are invisible, yet they make two equal
+# texts differ. Control characters other than white space are left over from exports.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
@@ -93,7 +104,26 @@ def normalise_text(text: str) -> str:
     text = html.unescape(_TAG.sub(" ", text))
     text = html.unescape(text)  # double-escaped exports ("&amp;nbsp;")
     text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     return _SPACE.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _t2s_converter():
+    try:
+        import opencc
+    except ImportError as error:
+        raise SettingsError("clean.opencc_missing") from error
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Convert traditional Chinese characters to simplified ones with OpenCC's ``t2s`` table.
+
+    >>> to_simplified("客服電話打不通")
+    '客服电话打不通'
+    """
+    return _t2s_converter().convert(text)
 
 
 def detect_language(text: str) -> str:
@@ -124,37 +154,51 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def clean_documents(documents: pd.DataFrame, redact: bool = True) -> pd.DataFrame:
+def clean_documents(documents: pd.DataFrame, redact: bool = True, simplify: bool = False) -> pd.DataFrame:
     """Clean the ingested rows and give each a first status.
 
     Parameters
     ----------
     documents : pandas.DataFrame
-        Output of ingest with a ``raw_text`` column.
+        Output of ingest with a ``raw_text`` column, and optionally ``status`` and
+        ``reason`` columns in which ingest marked ``rejected`` rows.
     redact : bool
         Replace personal data with placeholders before anything else sees the text.
+    simplify : bool
+        Convert traditional Chinese characters to simplified ones (OpenCC ``t2s``).
 
     Returns
     -------
     pandas.DataFrame
-        ``documents`` without ``raw_text`` and with ``text`` (cleaned), ``language``,
-        ``text_hash``, ``status`` (``no_content``, ``duplicate`` or empty when the row
-        goes on to topic modelling), ``reason`` and ``duplicate_of`` (row number of
-        the first row with the same text, else <NA>).
+        ``documents`` without ``raw_text`` and with ``text`` (cleaned, also for rejected
+        rows), ``language``, ``text_hash``, ``status`` (``rejected``, ``no_content``,
+        ``duplicate`` or empty when the row goes on to topic modelling), ``reason``
+        and ``duplicate_of`` (row number of the first row with the same text, else <NA>).
+
+    Raises
+    ------
+    SettingsError
+        When ``simplify`` is set and the ``opencc`` package is not installed.
     """
     cleaned = documents.copy()
     texts = cleaned.pop("raw_text").astype(str).map(normalise_text)
+    if simplify:
+        texts = texts.map(to_simplified)
     if redact:
         texts = texts.map(redact_pii)
     cleaned[S.TEXT] = texts
     cleaned[S.LANGUAGE] = texts.map(detect_language)
-    content = texts.map(has_content)
     cleaned[S.TEXT_HASH] = texts.map(text_hash)
-    cleaned[S.STATUS] = ""
-    cleaned[S.REASON] = ""
-    cleaned.loc[~content, S.STATUS] = "no_content"
-    cleaned.loc[~content & texts.eq(""), S.REASON] = "empty_text"
-    cleaned.loc[~content & texts.ne(""), S.REASON] = "no_content_text"
+    if S.STATUS not in cleaned.columns:
+        cleaned[S.STATUS] = ""
+    if S.REASON not in cleaned.columns:
+        cleaned[S.REASON] = ""
+    open_rows = cleaned[S.STATUS].eq("")
+    empty = open_rows & ~texts.map(has_content)
+    cleaned.loc[empty, S.STATUS] = "no_content"
+    cleaned.loc[empty & texts.eq(""), S.REASON] = "empty_text"
+    cleaned.loc[empty & texts.ne(""), S.REASON] = "no_content_text"
+    content = open_rows & ~empty
 
     first_rows = cleaned.loc[content].groupby(S.TEXT_HASH, sort=False)[S.ROW_NUMBER].transform("min")
     cleaned[S.DUPLICATE_OF] = pd.array([pd.NA] * len(cleaned), dtype="Int64")
@@ -163,7 +207,52 @@ def clean_documents(documents: pd.DataFrame, redact: bool = True) -> pd.DataFram
     cleaned.loc[repeated.index, S.STATUS] = "duplicate"
     cleaned.loc[repeated.index, S.REASON] = "same_text_as_row"
     logger.info(
-        "cleaned %d rows: %d without content, %d duplicates of an earlier row",
-        len(cleaned), int((~content).sum()), len(repeated),
+        "cleaned %d rows: %d rejected by ingest, %d without content, %d duplicates of an earlier row",
+        len(cleaned), int((~open_rows).sum()), int(empty.sum()), len(repeated),
     )
     return cleaned
+
+
+def skipped_rows(cleaned: pd.DataFrame, rejections: pd.DataFrame, text_column: str, redact: bool = True) -> pd.DataFrame:
+    """List the rows that were not used for topics and why, one line per problem.
+
+    Parameters
+    ----------
+    cleaned : pandas.DataFrame
+        Output of :func:`clean_documents`.
+    rejections : pandas.DataFrame
+        ``row_number``, ``column``, ``value``, ``reason`` lines of ingest's rejected rows.
+    text_column : str
+        Input column of the text, named on the ``no_content`` lines.
+    redact : bool
+        Redact personal data in the rejected cell values as in the texts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``schema.SKIPPED_ROW_COLUMNS`` (row_number, status, column, value, reason),
+        sorted by row. ``value`` is the cleaned text of a ``no_content`` row and the
+        cell as read (redacted) of a ``rejected`` one.
+    """
+    values = rejections["value"].astype(str)
+    rejected = pd.DataFrame({
+        S.ROW_NUMBER: rejections[S.ROW_NUMBER].astype("int64").to_numpy(),
+        S.STATUS: "rejected",
+        "column": rejections["column"].astype(str).to_numpy(),
+        "value": (values.map(redact_pii) if redact else values).to_numpy(),
+        S.REASON: rejections[S.REASON].astype(str).to_numpy(),
+    })
+    empty = cleaned[cleaned[S.STATUS] == "no_content"]
+    no_content = pd.DataFrame({
+        S.ROW_NUMBER: empty[S.ROW_NUMBER].astype("int64").to_numpy(),
+        S.STATUS: "no_content",
+        "column": text_column,
+        "value": empty[S.TEXT].astype(str).to_numpy(),
+        S.REASON: empty[S.REASON].astype(str).to_numpy(),
+    })
+    frames = [frame for frame in (rejected, no_content) if len(frame)]
+    if not frames:
+        return pd.DataFrame({column: pd.Series(dtype="int64" if column == S.ROW_NUMBER else object)
+                             for column in S.SKIPPED_ROW_COLUMNS})
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(S.ROW_NUMBER, kind="stable").reset_index(drop=True)[list(S.SKIPPED_ROW_COLUMNS)]

@@ -1,6 +1,6 @@
 """Command line: ``painpoints analyze``, ``painpoints demo`` and ``painpoints ui``.
 
-Help and messages follow ``--lang-ui`` (or ``PAINPOINTS_LANG`` / the locale); the
+Help and messages follow ``--lang-ui``, else ``PAINPOINTS_LANG`` or the locale. The
 language is read from the command line before the commands are built, so that
 ``--help`` itself is translated.
 """
@@ -169,6 +169,8 @@ def analyze(
     value_col: Optional[str] = typer.Option(None, "--value-col", help=tr("cli.opt_value_col")),
     covariates: Optional[str] = typer.Option(None, "--covariates", help=tr("cli.opt_covariates")),
     duration_col: Optional[str] = typer.Option(None, "--duration-col", help=tr("outcomes.opt_duration_col")),
+    start_col: Optional[str] = typer.Option(None, "--start-col", help=tr("outcomes.opt_start_col")),
+    end_col: Optional[str] = typer.Option(None, "--end-col", help=tr("outcomes.opt_end_col")),
     score_col: Optional[str] = typer.Option(None, "--score-col", help=tr("outcomes.opt_score_col")),
     score_kind: str = typer.Option("nps", "--score-kind", help=tr("outcomes.opt_score_kind")),
     segments: Optional[str] = typer.Option(None, "--segments", help=tr("outcomes.opt_segments")),
@@ -193,6 +195,8 @@ def analyze(
             event_value=event_value,
             covariates=tuple(name.strip() for name in (covariates or "").split(",") if name.strip()),
             duration_col=duration_col,
+            start_col=start_col,
+            end_col=end_col,
             score_col=score_col,
             score_kind=score_kind,
             segment_cols=tuple(name.strip() for name in (segments or "").split(",") if name.strip()),

@@ -20,6 +20,7 @@ HEADER_CANDIDATES: Final[dict[str, tuple[str, ...]]] = {
     "text": (
         "反馈内容", "反馈", "评论", "评论内容", "评价", "评价内容", "工单内容", "内容", "留言",
         "意见", "问题描述", "描述", "文本", "用户反馈", "客户反馈", "投诉内容", "备注",
+        "问题内容", "咨询内容", "反馈描述", "评价详情", "客户留言", "用户留言", "回访内容",
         "text", "comment", "comments", "feedback", "customerfeedback", "review", "reviewtext",
         "content", "message", "body", "description", "verbatim", "response", "answer",
     ),
@@ -30,14 +31,16 @@ HEADER_CANDIDATES: Final[dict[str, tuple[str, ...]]] = {
     "customer_id": (
         "客户id", "客户编号", "客户号", "用户id", "用户编号", "会员id", "会员编号", "账号",
         "customerid", "customer", "clientid", "userid", "accountid", "memberid",
+        "客户编码", "用户账号", "customerno", "customernumber", "accountnumber",
     ),
     "date": (
         "日期", "创建时间", "提交时间", "反馈时间", "评论时间", "时间", "创建日期",
         "date", "createdat", "created", "createddate", "timestamp", "submittedat", "time",
+        "反馈日期", "提交日期", "评论日期", "createtime", "createdtime", "datetime",
     ),
     "outcome": (
         "是否流失", "流失", "流失标记", "已流失", "churn", "churned", "ischurned", "churnflag",
-        "attrition", "exited",
+        "attrition", "exited", "是否已流失", "流失状态", "是否退订", "churnstatus", "churnlabel",
     ),
     "value": (
         "月消费", "月收入", "月费", "月均消费", "客户价值", "生命周期价值", "arpu", "clv", "ltv",
@@ -61,7 +64,8 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[\s_\-.()（）\[\]【】:：/]+", "", str(header)).lower()
 
 
-def _find_column(frame: pd.DataFrame, role: str, taken: set[str]) -> str | None:
+def find_column(frame: pd.DataFrame, role: str, taken: set[str]) -> str | None:
+    """Return the first column outside ``taken`` whose header is a known spelling of ``role``."""
     by_normal = {normalise_header(column): column for column in frame.columns if column not in taken}
     for candidate in HEADER_CANDIDATES[role]:
         if candidate in by_normal:
@@ -109,7 +113,7 @@ def detect_columns(frame: pd.DataFrame, overrides: ColumnMapping, path: str) -> 
     taken = {column for column in resolved.values() if column}
     for role in resolved:
         if resolved[role] is None:
-            found = _find_column(frame, role, taken)
+            found = find_column(frame, role, taken)
             resolved[role] = found
             if found:
                 taken.add(found)

@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from painpoints import schema as S
-from painpoints.clean import clean_documents
+from painpoints.clean import clean_documents, skipped_rows
 from painpoints.embed import EmbeddingCache, Embedder, choose_backend_name, embed_texts, load_embedder
 from painpoints.errors import InputDataError
 from painpoints.i18n import tr
 from painpoints.ingest import load_customers, load_feedback
-from painpoints.outcomes import OutcomeTable, topic_outcomes
+from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
 from painpoints.settings import AnalysisSettings, default_cache_dir
 from painpoints.topics import TopicResult, TopicSettings, fit_topics
 
@@ -54,6 +54,12 @@ class RunResult:
         None when the data has no outcome column.
     info : dict
         The content of run.json.
+    skipped_rows : pandas.DataFrame
+        ``schema.SKIPPED_ROW_COLUMNS``: each ``rejected`` or ``no_content`` row with
+        the input column, the value (redacted like the texts) and the reason.
+    analysis : OutcomeAnalysis or None
+        Every outcome analysis: its ``outcomes`` is the same table as `outcomes`, plus
+        survival, scores, trends and segments where the settings and data allow.
     """
 
     run_id: str
@@ -61,6 +67,8 @@ class RunResult:
     topics: pd.DataFrame
     outcomes: OutcomeTable | None
     info: dict = field(default_factory=dict)
+    skipped_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(S.SKIPPED_ROW_COLUMNS)))
+    analysis: OutcomeAnalysis | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -140,19 +148,35 @@ def run_analysis(
     started = time.perf_counter()
 
     report("read", 0, 0)
-    feedback = load_feedback(feedback_path, settings, settings.covariates)
+    # Outcome columns (covariates, duration, score, segments) are carried through ingest
+    # like covariates, from the feedback file or the customers file.
+    extra_columns = tuple(dict.fromkeys([
+        *settings.covariates,
+        *(column for column in (settings.duration_col, settings.start_col, settings.end_col, settings.score_col)
+          if column),
+        *settings.segment_cols,
+    ]))
+    feedback = load_feedback(feedback_path, settings, extra_columns)
     customers = customers_mapping = customers_info = None
     if customers_path is not None:
-        customers, customers_mapping, customers_info = load_customers(customers_path, settings, settings.covariates)
+        customers, customers_mapping, customers_info = load_customers(customers_path, settings, extra_columns)
     for covariate in settings.covariates:
         if covariate not in feedback.documents.columns and (customers is None or covariate not in customers.columns):
             raise InputDataError("ingest.covariate_not_found", column=covariate, path=feedback.info.path)
+    outcome_options = (("--duration-col", settings.duration_col), ("--start-col", settings.start_col),
+                       ("--end-col", settings.end_col), ("--score-col", settings.score_col),
+                       *(("--segments", column) for column in settings.segment_cols))
+    for option, column in outcome_options:
+        if column and column not in feedback.documents.columns and (customers is None or column not in customers.columns):
+            raise InputDataError("outcomes.column_not_found", option=option, column=column, path=feedback.info.path)
     timings["read"] = time.perf_counter() - started
     report("read", 1, 1)
 
     mark = time.perf_counter()
     report("clean", 0, len(feedback.documents))
-    documents = clean_documents(feedback.documents, redact=settings.redact_pii)
+    documents = clean_documents(feedback.documents, redact=settings.redact_pii,
+                                simplify=settings.traditional_to_simplified)
+    skipped = skipped_rows(documents, feedback.rejections, feedback.mapping.text, redact=settings.redact_pii)
     timings["clean"] = time.perf_counter() - mark
     report("clean", len(documents), len(documents))
 
@@ -193,14 +217,25 @@ def run_analysis(
 
     mark = time.perf_counter()
     report("outcomes", 0, 1)
-    outcome_table = None
+    outcome_table = analysis = None
     has_outcome = documents[S.CHURNED].notna().any() or (customers is not None and customers[S.CHURNED].notna().any())
     if has_outcome:
-        outcome_table = topic_outcomes(
-            documents, labels, customers,
-            covariates=settings.covariates,
-            unit="customer" if feedback.has_customer_column else "row",
-        )
+        try:
+            analysis = analyse_outcomes(
+                documents, labels, customers,
+                covariates=settings.covariates,
+                duration_col=settings.duration_col,
+                start_col=settings.start_col,
+                end_col=settings.end_col,
+                score_col=settings.score_col,
+                score_kind=settings.score_kind,
+                segment_cols=settings.segment_cols,
+                period=settings.period,
+                unit="customer" if feedback.has_customer_column else "row",
+            )
+        except ValueError as error:
+            raise InputDataError("outcomes.invalid_data", path=feedback.info.path, detail=str(error)) from error
+        outcome_table = analysis.outcomes
     timings["outcomes"] = time.perf_counter() - mark
     report("outcomes", 1, 1)
     timings["total"] = time.perf_counter() - started
@@ -219,6 +254,8 @@ def run_analysis(
         "customers_column_mapping": vars(customers_mapping) if customers_mapping else None,
         "rows": int(len(documents)),
         "rows_by_status": {status: int(count) for status, count in counts.items()},
+        "rows_by_reason": {str(reason): int(count) for reason, count in
+                           documents.loc[documents[S.REASON] != "", S.REASON].value_counts().items()},
         "settings": settings.to_dict(),
         "seed": settings.seed,
         "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,
@@ -230,12 +267,14 @@ def run_analysis(
         "outcomes": None if outcome_table is None else {
             "unit": outcome_table.unit, "population": outcome_table.population,
             "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
-            "overall_rate": outcome_table.overall_rate, "messages": list(outcome_table.messages)},
+            "overall_rate": outcome_table.overall_rate, "messages": list(analysis.messages),
+            "analyses": sorted(analysis.tables())},
         "package_versions": package_versions(),
         "stage_seconds": {stage: round(seconds, 3) for stage, seconds in timings.items()},
     }
     logger.info("run %s: %s", run_id, info["rows_by_status"])
-    return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info)
+    return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info,
+                     skipped, analysis=analysis)
 
 
 def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_result: TopicResult) -> pd.DataFrame:

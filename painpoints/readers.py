@@ -63,8 +63,8 @@ class TableInfo:
     header_line : int
         1-based line (CSV) or sheet row (XLSX) of the last header row.
     extra_cells : tuple of (int, str)
-        Data rows (1-based) of a CSV that had more non-blank cells than the header,
-        with those extra cells joined by the delimiter; the row keeps its first cells.
+        Data rows (1-based) of a CSV with more non-blank cells than the header, each
+        with its extra cells joined by the delimiter. The frame keeps the first cells.
     """
 
     path: str
@@ -80,9 +80,9 @@ class TableInfo:
 def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
     """Decode a text file, returning ``(text, encoding)``.
 
-    Order: a byte-order mark decides first (UTF-8, UTF-16 LE/BE); then strict UTF-8,
-    so a UTF-8 file is never misread; then GB18030, a superset of GBK and GB2312.
-    Text that still contains NUL characters is binary, not an export.
+    Order: a byte-order mark decides first (UTF-8, UTF-16 LE/BE). Then strict UTF-8 is
+    tried, so a UTF-8 file is never misread, and then GB18030, a superset of GBK and
+    GB2312. Text in which more than 1 % of the characters are NUL is taken for binary.
 
     Raises
     ------
@@ -107,7 +107,9 @@ def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
 
 
 def _reject_binary(text: str, path: str) -> str:
-    if "\x00" in text:
+    # A stray NUL in an export is removed by clean; many of them mean binary data or
+    # UTF-16 without a byte-order mark.
+    if text.count("\x00") > len(text) // 100:
         raise InputDataError("ingest.bad_encoding", path=path)
     return text
 
@@ -186,7 +188,7 @@ def _choose_delimiter(text: str, suffix: str) -> str:
                 if len(widths) >= _SNIFF_RECORDS:
                     break
         except csv.Error:
-            continue
+            pass  # the sample can end inside a quoted field; the records before it count
         if not widths or widths[0] < 2:
             continue
         consistency = sum(width == widths[0] for width in widths) / len(widths)
@@ -205,6 +207,7 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
         header_line = 2
     else:
         delimiter = _choose_delimiter(text, suffix)
+
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_limit = csv.field_size_limit()
     # The default limit of 131,072 characters per field rejects long pasted texts;
@@ -216,6 +219,7 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
         csv.field_size_limit(previous_limit)
     if not records:
         return pd.DataFrame(), delimiter, header_line, ()
+
     header, body = records[0], records[1:]
     width = len(header)
     extra: list[tuple[int, str]] = []
@@ -225,6 +229,7 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
             if not _is_blank(overflow):
                 extra.append((row_number, delimiter.join(overflow)))
             del record[width:]
+
     frame = _records_to_frame(body, width)
     frame.columns = _unique_headers(header)
     return frame, delimiter, header_line, tuple(extra)
@@ -237,6 +242,9 @@ def _read_excel(path: Path, sheet: str | int | None, shown: str) -> tuple[pd.Dat
     two-level header) gives its value to every header cell it covers, and the levels
     of a two-level header are joined with ``_`` (``反馈_内容``). Merged cells below the
     header are left as Excel stores them: the value in the first cell only.
+
+    NOTE: the header is the first row with two or more filled cells, so a header row
+    with a single filled cell is skipped like a title row.
     """
     from openpyxl import load_workbook
 
@@ -297,7 +305,9 @@ def _read_excel(path: Path, sheet: str | int | None, shown: str) -> tuple[pd.Dat
 
 def _read_jsonl(text: str, shown: str) -> pd.DataFrame:
     records: list[dict] = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Only LF ends a record: str.splitlines would also split at U+0085 or U+2028 inside a value.
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

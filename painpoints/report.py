@@ -93,9 +93,13 @@ def _excel_value(value: object) -> object:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write documents.csv, topics.csv, topic_outcomes.csv, results.xlsx, documents.parquet and run.json.
+    """Write documents.csv, topics.csv, topic_outcomes.csv, rejected_rows.csv, results.xlsx,
+    documents.parquet and run.json.
 
-    CSV files are written by :func:`write_csv`.
+    The outcome analyses add survival.csv, survival_curves.csv, scores.csv, trends.csv,
+    emerging_topics.csv and segments.csv (and sheets of the same names) when computed.
+    CSV files are written by :func:`write_csv`. rejected_rows.csv lists every
+    ``rejected`` and ``no_content`` row (``schema.SKIPPED_ROW_COLUMNS``).
 
     Returns
     -------
@@ -107,11 +111,18 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
     tables = {"documents": result.documents, "topics": result.topics}
     if result.outcomes is not None:
         tables["topic_outcomes"] = result.outcomes.to_frame()
+    if result.analysis is not None:
+        # survival, survival_curves, scores, trends, emerging_topics and segments, where
+        # the run computed them (see OutcomeAnalysis.tables).
+        tables.update(result.analysis.tables())
     written: dict[str, Path] = {}
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
         write_csv(frame, path)
         written[name] = path
+    # Written even when empty, so a reader can tell "no row skipped" from "not written".
+    written["rejected_rows"] = folder / "rejected_rows.csv"
+    write_csv(result.skipped_rows, written["rejected_rows"])
     written["xlsx"] = folder / "results.xlsx"
     write_xlsx(tables, written["xlsx"])
     written["parquet"] = folder / "documents.parquet"

@@ -19,7 +19,17 @@ language : str
 status : str
     One of ``STATUSES``.
 reason : str
-    Why a row has no topic (empty when ``status == "topic"``).
+    Why a row has no topic (empty when ``status == "topic"``), as a short code.
+
+    - ``rejected``: ``extra_cells`` (a CSV record with more filled cells than the
+      header), ``missing_customer_id`` (blank cell in the customer id column) or
+      ``unknown_outcome_value`` (neither a churned nor a retained spelling, in a file
+      where such cells are at most 10 % of the outcome cells).
+    - ``no_content``: ``empty_text`` (blank after cleaning) or ``no_content_text``
+      (emoji, punctuation or filler such as 好, 666, N/A).
+    - ``duplicate``: ``same_text_as_row_<n>``.
+    - ``unclustered``: ``outlier``, ``too_few_texts`` (fewer distinct texts than
+      ``settings.MIN_TEXTS_FOR_TOPICS``) or ``no_topics_found``.
 topic_id : Int64
     Topic of the row; ``UNCLUSTERED`` (-1) when clustering left it out, missing for
     ``no_content`` and ``rejected`` rows.
@@ -80,6 +90,9 @@ DOCUMENT_COLUMNS: Final = (
     CHURNED,
     VALUE,
 )
+
+# rejected_rows.csv: one line per problem of a rejected row, and one per no_content row.
+SKIPPED_ROW_COLUMNS: Final = (ROW_NUMBER, STATUS, "column", "value", REASON)
 
 TOPIC_COLUMNS: Final = (
     TOPIC_ID,

@@ -11,6 +11,10 @@ from painpoints.errors import SettingsError
 
 LanguageOption = Literal["auto", "zh", "en"]
 LANGUAGE_OPTIONS: Final[tuple[str, ...]] = get_args(LanguageOption)
+ScoreKindOption = Literal["nps", "csat"]
+SCORE_KIND_OPTIONS: Final[tuple[str, ...]] = get_args(ScoreKindOption)
+PeriodOption = Literal["week", "month"]
+PERIOD_OPTIONS: Final[tuple[str, ...]] = get_args(PeriodOption)
 
 DEFAULT_SEED: Final = 42
 # Share of rows that may stay unclustered after outlier reduction.
@@ -21,8 +25,8 @@ MIN_TEXTS_FOR_TOPICS: Final = 20
 # Largest input the CLI reads at once (rows); larger exports need sampling or the
 # streamed mode. Chosen so that 100k short texts stay well within 4 GB of memory.
 MAX_INPUT_ROWS: Final = 2_000_000
-# Largest input file the library reads (MiB). A CSV is held in memory about three
-# times over while it is decoded and parsed, so 1 GiB needs several GiB of RAM.
+# Largest input file the library reads (MiB). Reading holds a CSV in memory several
+# times over (bytes, decoded text, parsed cells), so a file this size needs several GiB of RAM.
 MAX_INPUT_MB: Final = 1024
 # Upload limit of the viewer (MiB); it must equal ``server.maxUploadSize`` in
 # .streamlit/config.toml. Larger files go through ``painpoints analyze``.
@@ -50,7 +54,7 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which input column plays which role; ``None`` means auto-detect (or absent)."""
+    """Input column chosen for each role; ``None`` means auto-detect (or absent)."""
 
     text: str | None = None
     ticket_id: str | None = None
@@ -67,6 +71,19 @@ class AnalysisSettings:
     columns: ColumnMapping = field(default_factory=ColumnMapping)
     event_value: str | None = None
     covariates: tuple[str, ...] = ()
+    # Outcome analyses beyond the topic-vs-churn table (see painpoints.outcomes).
+    # duration_col: observed time per customer (tenure) for Kaplan–Meier and Cox.
+    duration_col: str | None = None
+    # start_col, end_col: signup and churn/last-seen dates; without duration_col the
+    # duration is the days between them.
+    start_col: str | None = None
+    end_col: str | None = None
+    # score_col: NPS (0–10) or CSAT (1–5) answer, as score_kind says.
+    score_col: str | None = None
+    score_kind: ScoreKindOption = "nps"
+    # segment_cols: columns to cross with the topics (region, channel, product …).
+    segment_cols: tuple[str, ...] = ()
+    period: PeriodOption = "month"
     language: LanguageOption = "auto"
     embedding: str = "auto"
     seed: int = DEFAULT_SEED
@@ -85,6 +102,20 @@ class AnalysisSettings:
                 value=self.language,
                 choices=", ".join(LANGUAGE_OPTIONS),
             )
+        if self.score_kind not in SCORE_KIND_OPTIONS:
+            raise SettingsError(
+                "settings.invalid_choice",
+                option="--score-kind",
+                value=self.score_kind,
+                choices=", ".join(SCORE_KIND_OPTIONS),
+            )
+        if self.period not in PERIOD_OPTIONS:
+            raise SettingsError(
+                "settings.invalid_choice",
+                option="--period",
+                value=self.period,
+                choices=", ".join(PERIOD_OPTIONS),
+            )
         if self.min_topic_size is not None and self.min_topic_size < 2:
             raise SettingsError(
                 "settings.invalid_number", option="--min-topic-size", value=self.min_topic_size, rule=">= 2"
@@ -101,5 +132,6 @@ class AnalysisSettings:
         """Return the settings as JSON-ready values."""
         values = asdict(self)
         values["covariates"] = list(self.covariates)
+        values["segment_cols"] = list(self.segment_cols)
         values["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
         return values

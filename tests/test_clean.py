@@ -10,7 +10,10 @@ from painpoints.clean import (
     normalise_text,
     passes_luhn,
     redact_pii,
+    skipped_rows,
+    to_simplified,
 )
+from painpoints.errors import SettingsError
 
 # A valid 身份证 number built for tests (check digit X) and a Luhn-valid test card.
 VALID_ID = "11010519491231002X"
@@ -78,3 +81,83 @@ def test_clean_documents_statuses_and_duplicates():
 def test_clean_documents_redaction_switch():
     documents = pd.DataFrame({S.ROW_NUMBER: [1], "raw_text": ["call 13812345678"]})
     assert clean_documents(documents, redact=False)[S.TEXT].iloc[0] == "call 13812345678"
+
+
+def test_normalise_removes_invisible_and_control_characters():
+    assert normalise_text("快递\u200b太慢\x07了\ufeff") == "快递太慢 了"
+    assert normalise_text("退款\r\n\t没到账\u3000\u3000！") == "退款 没到账 !"
+
+
+def test_to_simplified_converts_traditional():
+    assert to_simplified("退款沒到賬，應用閃退") == "退款没到账，应用闪退"
+
+
+def test_opencc_missing_is_a_settings_error(monkeypatch):
+    import builtins
+
+    import painpoints.clean as clean_module
+
+    real_import = builtins.__import__
+
+    def without_opencc(name, *args, **kwargs):
+        if name == "opencc":
+            raise ImportError("No module named 'opencc'")
+        return real_import(name, *args, **kwargs)
+
+    clean_module._t2s_converter.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", without_opencc)
+    try:
+        with pytest.raises(SettingsError, match="pip install opencc"):
+            to_simplified("電話")
+    finally:
+        clean_module._t2s_converter.cache_clear()
+
+
+def test_clean_keeps_rejected_rows_and_their_reason():
+    documents = pd.DataFrame({
+        S.ROW_NUMBER: [1, 2, 3],
+        "raw_text": ["快递太慢", "快递太慢 13812345678", "快递太慢"],
+        S.STATUS: ["rejected", "", ""],
+        S.REASON: ["missing_customer_id", "", ""],
+    })
+    cleaned = clean_documents(documents)
+    assert cleaned[S.STATUS].tolist() == ["rejected", "", ""]
+    assert cleaned[S.REASON].tolist() == ["missing_customer_id", "", ""]
+    assert cleaned[S.TEXT].tolist()[1] == "快递太慢 <PHONE>"
+    assert pd.isna(cleaned[S.DUPLICATE_OF].iloc[2])
+
+
+def test_skipped_rows_lists_rejected_and_no_content():
+    documents = pd.DataFrame({
+        S.ROW_NUMBER: [1, 2, 3, 4],
+        "raw_text": ["快递太慢", "", "退款没到账", "👍"],
+        S.STATUS: ["", "", "rejected", ""],
+        S.REASON: ["", "", "unknown_outcome_value", ""],
+    })
+    cleaned = clean_documents(documents)
+    rejections = pd.DataFrame({S.ROW_NUMBER: [3], "column": ["是否流失"], "value": ["问 13812345678"],
+                               S.REASON: ["unknown_outcome_value"]})
+    table = skipped_rows(cleaned, rejections, "反馈内容")
+    assert list(table.columns) == list(S.SKIPPED_ROW_COLUMNS)
+    assert table.to_dict("records") == [
+        {S.ROW_NUMBER: 2, S.STATUS: "no_content", "column": "反馈内容", "value": "", S.REASON: "empty_text"},
+        {S.ROW_NUMBER: 3, S.STATUS: "rejected", "column": "是否流失", "value": "问 <PHONE>",
+         S.REASON: "unknown_outcome_value"},
+        {S.ROW_NUMBER: 4, S.STATUS: "no_content", "column": "反馈内容", "value": "👍", S.REASON: "no_content_text"},
+    ]
+    empty = skipped_rows(cleaned.iloc[:1], rejections.iloc[:0], "反馈内容")
+    assert list(empty.columns) == list(S.SKIPPED_ROW_COLUMNS)
+    assert empty.empty
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("座机(021)68881234", "座机<PHONE>"),
+        ("电话 0755-2345678 转 8", "电话 <PHONE> 转 8"),
+        ("邮箱 Wang_Fang+cx@mail.example.cn", "邮箱 <EMAIL>"),
+        ("卡号6222020200112233441", "卡号6222020200112233441"),
+    ],
+)
+def test_redact_pii_more_formats(text, expected):
+    assert redact_pii(text) == expected

@@ -168,3 +168,201 @@ def test_load_customers_joins_and_rejects_repeats(tmp_path):
     path.write_text("客户ID,是否流失\n007,是\n007,否\n", encoding="utf-8")
     with pytest.raises(InputDataError, match=r"Customer id '007' appears twice.*row 2"):
         load_customers(path, AnalysisSettings())
+
+
+def test_excel_unicode_text_is_utf16_tab_separated(tmp_path):
+    path = tmp_path / "unicode.txt"
+    body = "\r\n".join("\t".join(row) for row in ROWS) + "\r\n"
+    path.write_bytes(codecs.BOM_UTF16_LE + body.encode("utf-16-le"))
+    frame, info = read_table(path)
+    assert (info.encoding, info.delimiter) == ("utf-16", "\t")
+    assert frame["客户ID"].tolist() == ["007", "008", "007"]
+
+
+def test_sep_line_names_the_delimiter(tmp_path):
+    path = tmp_path / "sep.csv"
+    path.write_text("sep=;\r\n" + "\r\n".join(";".join(row) for row in ROWS), encoding="utf-8")
+    frame, info = read_table(path)
+    assert info.delimiter == ";"
+    assert info.header_line == 2
+    assert list(frame.columns) == list(ROWS[0])
+
+
+def test_blank_and_repeated_headers_get_names(tmp_path):
+    path = tmp_path / "headers.csv"
+    path.write_text("反馈内容,,反馈内容\n快递慢,x,y\n", encoding="utf-8")
+    frame, _ = read_table(path)
+    assert list(frame.columns) == ["反馈内容", "column_2", "反馈内容.1"]
+
+
+def test_short_rows_padded_and_trailing_blank_rows_dropped(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,text,churn\n1,快递慢\n2,,\n3,退款,否\n,,\n,,\n", encoding="utf-8")
+    frame, info = read_table(path)
+    assert frame.to_numpy().tolist() == [["1", "快递慢", ""], ["2", "", ""], ["3", "退款", "否"]]
+    assert info.extra_cells == ()
+
+
+def test_extra_cells_reject_the_row(tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text("工单编号,反馈内容,是否流失\nT1,快递慢,是\nT2,退款,没到账,否\nT3,闪退,否,,\n", encoding="utf-8")
+    feedback = load_feedback(path, AnalysisSettings())
+    assert feedback.documents[S.STATUS].tolist() == ["", "rejected", ""]
+    assert feedback.rejections.to_dict("records") == [
+        {S.ROW_NUMBER: 2, "column": "", "value": "否", S.REASON: "extra_cells"}]
+
+
+def test_unknown_outcome_rejects_row_when_rare(tmp_path):
+    rows = [("工单编号", "反馈内容", "是否流失")] + [(f"T{i}", f"快递慢{i}", "是" if i % 2 else "否") for i in range(12)]
+    rows[5] = ("T4", "退款没到账", "不确定")
+    path = tmp_path / "typo.csv"
+    path.write_text(_csv_text(rows), encoding="utf-8")
+    feedback = load_feedback(path, AnalysisSettings())
+    documents = feedback.documents
+    assert documents.loc[4, S.STATUS] == "rejected"
+    assert documents.loc[4, S.REASON] == "unknown_outcome_value"
+    assert pd.isna(documents.loc[4, S.CHURNED])
+    assert feedback.rejections.iloc[0].tolist() == [5, "是否流失", "不确定", "unknown_outcome_value"]
+    rows[2] = ("T1", "闪退", "也许")
+    path.write_text(_csv_text(rows), encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"Row 2, column '是否流失'.*holds '也许'"):
+        load_feedback(path, AnalysisSettings())
+
+
+def test_blank_customer_id_rejects_row(tmp_path):
+    path = tmp_path / "blank_customer.csv"
+    path.write_text("客户ID,反馈内容\n007,快递慢\n,退款没到账\n", encoding="utf-8")
+    feedback = load_feedback(path, AnalysisSettings())
+    assert feedback.documents[S.STATUS].tolist() == ["", "rejected"]
+    assert feedback.documents[S.REASON].tolist() == ["", "missing_customer_id"]
+    assert feedback.rejections["column"].tolist() == ["客户ID"]
+
+
+def _merged_header_workbook(path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    first = workbook.active
+    first.title = "说明"
+    first.append(["这一页只有说明"])
+    sheet = workbook.create_sheet("工单")
+    sheet.append(["2025年第一季度工单导出"])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["工单编号", "反馈", None, "是否流失"])
+    sheet.append([None, "内容", "时间", None])
+    sheet.merge_cells("A2:A3")
+    sheet.merge_cells("B2:C2")
+    sheet.merge_cells("D2:D3")
+    sheet.append(["T1", "快递太慢", "2025-01-02", "是"])
+    sheet.append(["T2", 12345, "2025-01-03", 0])
+    sheet.append(["T3", "退款没到账", "2025-01-04", 1.0])
+    workbook.save(path)
+
+
+def test_xlsx_title_row_and_merged_two_level_header(tmp_path):
+    path = tmp_path / "merged.xlsx"
+    _merged_header_workbook(path)
+    frame, info = read_table(path, sheet="工单")
+    assert list(frame.columns) == ["工单编号", "反馈_内容", "反馈_时间", "是否流失"]
+    assert info.header_line == 3
+    assert frame["反馈_内容"].tolist() == ["快递太慢", "12345", "退款没到账"]
+    assert frame["是否流失"].tolist() == ["是", "0", "1"]
+    mapping = detect_columns(frame, ColumnMapping(), "x")
+    assert (mapping.text, mapping.ticket_id, mapping.date, mapping.outcome) == (
+        "反馈_内容", "工单编号", "反馈_时间", "是否流失")
+    assert read_table(path, sheet="1")[0].shape == (3, 4)
+    assert read_table(path)[1].sheet == "说明"
+
+
+def test_xlsx_unknown_sheet_lists_sheets(tmp_path):
+    path = tmp_path / "merged.xlsx"
+    _merged_header_workbook(path)
+    with pytest.raises(InputDataError, match=r"Sheet 'Sheet9' not found.*说明, 工单"):
+        read_table(path, sheet="Sheet9")
+    with pytest.raises(InputDataError, match="Sheet 5 not found"):
+        read_table(path, sheet=5)
+
+
+def test_parquet_and_jsonl_cells_as_text(tmp_path):
+    frame = pd.DataFrame({"客户ID": ["007", "010"], "反馈内容": ["快递慢", None], "评分": [3.0, 4.5],
+                          "是否流失": [True, False]})
+    parquet = tmp_path / "export.parquet"
+    frame.to_parquet(parquet)
+    read, _ = read_table(parquet)
+    assert read.to_numpy().tolist() == [["007", "快递慢", "3", "TRUE"], ["010", "", "4.5", "FALSE"]]
+    jsonl = tmp_path / "export.jsonl"
+    jsonl.write_text('{"客户ID": "007", "反馈内容": "快递慢", "标签": ["物流"]}\n\n{"客户ID": "010", "评分": 4}\n',
+                     encoding="utf-8")
+    read, _ = read_table(jsonl)
+    assert list(read.columns) == ["客户ID", "反馈内容", "标签", "评分"]
+    assert read.to_numpy().tolist() == [["007", "快递慢", '["物流"]', ""], ["010", "", "", "4"]]
+
+
+def test_jsonl_bad_line_names_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"Line 2 of .*bad\.jsonl is not a JSON object"):
+        read_table(path)
+
+
+def test_file_over_size_limit_is_rejected(tmp_path, monkeypatch):
+    import painpoints.readers
+
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"text\n" + b"x" * 2**20 * 2)
+    monkeypatch.setattr(painpoints.readers, "MAX_INPUT_MB", 1)
+    with pytest.raises(InputDataError, match=r"big\.csv is 2 MB, more than the limit of 1 MB"):
+        read_table(path)
+
+
+def test_binary_file_is_an_encoding_error(tmp_path):
+    path = tmp_path / "renamed.csv"
+    path.write_bytes(b"id,text\n1,\x00\x00abc\n")
+    with pytest.raises(InputDataError, match="CSV UTF-8"):
+        read_table(path)
+
+
+def test_damaged_xlsx_is_unreadable(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputDataError, match=r"Cannot read the table in .*broken\.xlsx"):
+        read_table(path)
+
+
+def test_stray_nul_is_removed_by_clean(tmp_path):
+    path = tmp_path / "nul.csv"
+    other_rows = "".join(f"T{index},退款申请提交两周了还没有处理，客服也联系不上\n" for index in range(2, 6))
+    path.write_bytes(f"工单编号,反馈内容\nT1,快递\x00太慢了\n{other_rows}".encode("utf-8"))
+    feedback = load_feedback(path, AnalysisSettings())
+    from painpoints.clean import clean_documents
+
+    assert clean_documents(feedback.documents)[S.TEXT].tolist()[0] == "快递 太慢了"
+
+
+def test_delimiter_found_when_sample_ends_in_quotes(tmp_path):
+    path = tmp_path / "long.csv"
+    long_text = "快递太慢;" * 30_000
+    rows = ["id;text;churn", *(f'{index};"{long_text}";是' for index in range(3))]
+    path.write_text("\n".join(rows), encoding="utf-8")
+    frame, info = read_table(path)
+    assert info.delimiter == ";"
+    assert frame.shape == (3, 3)
+
+
+def test_customers_file_skips_blank_ids(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("客户ID,是否流失\n007,是\n,否\n,是\n010,否\n", encoding="utf-8")
+    customers, _, _ = load_customers(path, AnalysisSettings())
+    assert customers[S.CUSTOMER_ID].tolist() == ["007", "010"]
+    assert customers[S.CHURNED].tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    "header, role",
+    [("工单内容", "text"), ("问题内容", "text"), ("用户ID", "customer_id"), ("客户编码", "customer_id"),
+     ("是否流失", "outcome"), ("流失", "outcome"), ("churned", "outcome"), ("日期", "date"),
+     ("创建时间", "date"), ("Created At", "date")],
+)
+def test_header_spellings_map_to_roles(header, role):
+    frame = pd.DataFrame(columns=[header] if role == "text" else [header, "反馈内容"])
+    assert getattr(detect_columns(frame, ColumnMapping(), "x"), role) == header

@@ -101,8 +101,11 @@ def adjusted_odds_ratios(
     Customers with a missing covariate are left out of the model. Lines whose
     indicator is constant, separates the outcome (nobody or everybody with the line
     churned) or is a linear combination of earlier columns are left out of the model
-    with NaN results. When the fit fails (perfect separation, a singular matrix, or no
-    convergence), every line is NaN. Each case adds a message instead of raising.
+    with NaN results. The customers of a separating line are left out too: the MLE of
+    its coefficient is infinite, so those customers add nothing to the likelihood of
+    the other coefficients, and keeping them without their indicator would put them in
+    the reference group. When the fit fails (perfect separation, a singular matrix, or
+    no convergence), every line is NaN. Each case adds a message instead of raising.
 
     Returns
     -------
@@ -142,8 +145,13 @@ def adjusted_odds_ratios(
         return result
 
     names = dict(zip(indicators.columns, topics))
-    left_out = _indicators_to_leave_out(design, outcome, names, messages)
-    design = design.drop(columns=left_out)
+    design, outcome = _leave_out_separated(design, outcome, names, messages)
+    if outcome.nunique() < 2:
+        messages.append(
+            "adjusted model: the outcome is constant among the customers left after removing "
+            "separated lines; left empty"
+        )
+        return result
 
     dependent = dependent_columns(design)
     if dependent:
@@ -187,22 +195,52 @@ def adjusted_odds_ratios(
     return result
 
 
+def _leave_out_separated(
+    design: pd.DataFrame, outcome: pd.Series, names: dict[str, int], messages: list[str]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Drop constant and separating indicators, and the customers of separating ones.
+
+    Dropping customers can make another indicator constant or separating, so the check
+    repeats until nothing changes.
+    """
+    separated_customers = 0
+    while True:
+        remaining = {column: topic for column, topic in names.items() if column in design.columns}
+        constant, separated = _indicators_to_leave_out(design, outcome, remaining, messages)
+        if separated:
+            with_separated = (design[separated] == 1).any(axis=1)
+            separated_customers += int(with_separated.sum())
+            design = design[~with_separated]
+            outcome = outcome[~with_separated]
+        design = design.drop(columns=constant + separated)
+        if not separated:
+            break
+    if separated_customers:
+        messages.append(
+            f"adjusted model: the {separated_customers} customers of separated lines are left out "
+            f"of the model, because their lines' odds ratios are infinite or zero"
+        )
+    return design, outcome
+
+
 def _indicators_to_leave_out(
     design: pd.DataFrame, outcome: pd.Series, names: dict[str, int], messages: list[str]
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """Return the constant and the separating indicator columns, adding a message for each kind."""
     constant: list[int] = []
     separated: list[int] = []
-    left_out: list[str] = []
+    constant_columns: list[str] = []
+    separated_columns: list[str] = []
     for column, topic in names.items():
         with_line = design[column] == 1
         if with_line.all() or not with_line.any():
             constant.append(topic)
-            left_out.append(column)
+            constant_columns.append(column)
             continue
         churned_with_line = outcome[with_line]
         if churned_with_line.nunique() < 2:
             separated.append(topic)
-            left_out.append(column)
+            separated_columns.append(column)
 
     if constant:
         messages.append(
@@ -214,7 +252,7 @@ def _indicators_to_leave_out(
             f"adjusted model: perfect separation on topic(s) {separated} (nobody or everybody "
             f"with the line churned), so they are left out of the model and left empty"
         )
-    return left_out
+    return constant_columns, separated_columns
 
 
 def _fit_logit(

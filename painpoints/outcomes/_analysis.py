@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from painpoints.outcomes._trends import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Name of the duration column that analyse_outcomes derives from start and end dates.
+DAYS_FROM_DATES: Final = "days_from_start_to_end"
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,13 @@ class OutcomeAnalysis:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return every table that exists, keyed by its output file name without suffix.
 
-        Keys: ``topic_outcomes``, then ``survival``, ``scores``, ``trends``,
-        ``emerging_topics`` and ``segments`` where those parts were computed.
+        Keys: ``topic_outcomes``, then ``survival``, ``survival_curves``, ``scores``,
+        ``trends``, ``emerging_topics`` and ``segments`` where those parts were computed.
         """
         tables = {"topic_outcomes": self.outcomes.to_frame()}
         if self.survival is not None:
             tables["survival"] = self.survival.to_frame()
+            tables["survival_curves"] = self.survival.curves.copy()
         if self.scores is not None:
             tables["scores"] = self.scores.to_frame()
         if self.trends is not None:
@@ -85,6 +89,8 @@ def analyse_outcomes(
     memberships: pd.DataFrame | None = None,
     covariates: Sequence[str] = (),
     duration_col: str | None = None,
+    start_col: str | None = None,
+    end_col: str | None = None,
     score_col: str | None = None,
     score_kind: ScoreKind = "nps",
     segment_cols: Sequence[str] = (),
@@ -104,6 +110,10 @@ def analyse_outcomes(
         Observed time per customer (tenure): a column of `customers` or of `documents`
         (first non-missing value of each customer's rows). Turns on the survival part,
         whose Cox models use `covariates` too.
+    start_col, end_col : str, optional
+        Dates (signup, and churn or last seen) taken like `duration_col`. When both are
+        given and `duration_col` is not, the duration is end - start in days.
+        Customers with a missing date are left out of the survival part.
     score_col : str, optional
         NPS (0–10) or CSAT (1–5) answer per customer, taken like `duration_col`.
     score_kind : {"nps", "csat"}
@@ -121,7 +131,8 @@ def analyse_outcomes(
     ------
     TypeError, ValueError
         As :func:`topic_outcomes`; ValueError also when an extra column is in neither
-        frame, `score_kind` or `period` is unknown, or a duration or score is invalid
+        frame, `score_kind` or `period` is unknown, only one of `start_col` and
+        `end_col` is given, a date cannot be parsed, or a duration or score is invalid
         (see :func:`survival_by_topic` and :func:`score_impact`).
     """
     if isinstance(segment_cols, str):
@@ -135,7 +146,14 @@ def analyse_outcomes(
     validate_options(
         labels=labels, unit=unit, min_customers=min_customers, min_events=min_events, alpha=alpha
     )
-    extra = [column for column in (duration_col, score_col) if column is not None]
+    if (start_col is None) != (end_col is None):
+        raise ValueError(
+            f"start_col and end_col must be given together, got start_col={start_col!r} and "
+            f"end_col={end_col!r}"
+        )
+    extra = [
+        column for column in (duration_col, start_col, end_col, score_col) if column is not None
+    ]
     extra += list(segment_cols)
     _check_extra_columns(extra, documents, customers)
 
@@ -158,6 +176,9 @@ def analyse_outcomes(
     label_map = dict(labels)
 
     survival = scores = trends = segments = None
+    if duration_col is None and start_col is not None and end_col is not None:
+        duration_col = DAYS_FROM_DATES
+        population[duration_col] = _days_between(population, start_col, end_col)
     if duration_col is not None:
         survival = survival_by_topic(
             lines, population, duration_col, label_map, covariates=covariates, alpha=alpha
@@ -192,6 +213,21 @@ def analyse_outcomes(
         segments=segments,
         messages=tuple(messages),
     )
+
+
+def _days_between(population: pd.DataFrame, start_col: str, end_col: str) -> pd.Series:
+    dates = {}
+    for column in (start_col, end_col):
+        raw = population[column]
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        invalid = raw[parsed.isna() & raw.notna()]
+        if len(invalid):
+            raise ValueError(
+                f"date column {column!r} has value(s) {invalid.unique()[:5].tolist()} that are "
+                f"not dates; write them as YYYY-MM-DD"
+            )
+        dates[column] = parsed
+    return (dates[end_col] - dates[start_col]).dt.total_seconds() / 86400.0
 
 
 def _check_extra_columns(

@@ -325,9 +325,14 @@ def normalize_covariate(values: pd.Series) -> pd.Series:
     """Turn blank text into missing values, and text that is all numbers into float64.
 
     File readers that keep every cell as text (to keep leading zeros in ids) pass
-    covariates such as ``"12"`` and ``""``. Other columns are returned unchanged.
+    covariates such as ``"12"`` and ``""``. Other columns, including datetime columns
+    (which pandas.to_numeric would turn into nanoseconds), are returned unchanged.
     """
-    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+    if (
+        pd.api.types.is_numeric_dtype(values.dtype)
+        or pd.api.types.is_bool_dtype(values.dtype)
+        or pd.api.types.is_datetime64_any_dtype(values.dtype)
+    ):
         return values
     text = values.astype("string").str.strip()
     values = values.where(text.fillna("") != "")

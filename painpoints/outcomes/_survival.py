@@ -1,8 +1,9 @@
 """Time to churn per topic line: Kaplan–Meier curves, log-rank test and Cox hazard ratios.
 
 Each line is compared with the customers without it. The duration is the time a
-customer was observed (tenure, or days from first to last date), and churned is the
-event: customers who did not churn are censored at their duration.
+customer was observed (tenure, or days from a start date to an end date, see
+``analyse_outcomes``), and churned is the event: customers who did not churn are
+censored at their duration.
 """
 
 from __future__ import annotations
@@ -150,7 +151,11 @@ def survival_by_topic(
             S.CHURNED: population[S.CHURNED].astype(bool),
         }
     )[known]
-    design = covariate_design(population[known], covariates) if covariates else None
+    # lifelines' PH test breaks tied durations in row order, so rows are put in
+    # customer_id order to make the result independent of the input order.
+    order = frame[S.CUSTOMER_ID].sort_values(kind="mergesort").index
+    frame = frame.loc[order]
+    design = covariate_design(population[known], covariates).loc[order] if covariates else None
 
     topics = line_order(lines[S.TOPIC_ID].astype("int64").unique().tolist())
     rows = []
@@ -264,8 +269,9 @@ def _cox_line(
             warnings.simplefilter("always")
             fitter.fit(data, duration_col=DURATION, event_col=S.CHURNED)
     except (ConvergenceError, np.linalg.LinAlgError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        messages.append(f"survival: the Cox model of topic {topic} failed ({first_line}); left empty")
+        # lifelines appends tips and a URL to the reason, so only its first sentence is kept.
+        reason = str(error).strip().split(". ")[0] or type(error).__name__
+        messages.append(f"survival: the Cox model of topic {topic} failed ({reason}); left empty")
         return {}
     if any(issubclass(warning.category, ConvergenceWarning) for warning in caught):
         messages.append(
@@ -292,6 +298,8 @@ def _cox_line(
 
 
 def _curve_frame(fitter: KaplanMeierFitter, topic: int, group: str) -> pd.DataFrame:
+    # NOTE: one row per distinct duration, so with continuous durations the curves of
+    # all lines can outgrow an XLSX sheet (1,048,576 rows). Integer tenures stay small.
     survival = fitter.survival_function_.iloc[:, 0]
     bounds = fitter.confidence_interval_survival_function_
     at_risk = fitter.event_table["at_risk"].reindex(survival.index)
@@ -319,7 +327,8 @@ def plot_survival(result: SurvivalResult, topic_id: int, ax=None, *, title: str 
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is created when omitted.
     title : str, optional
-        Axes title; by default the label, hazard ratio and PH check of the line.
+        Axes title. The default contains the label, the hazard ratio with its CI
+        ("adjusted HR" when the Cox models had covariates) and the PH check result.
 
     Returns
     -------
@@ -350,13 +359,14 @@ def plot_survival(result: SurvivalResult, topic_id: int, ax=None, *, title: str 
         )
     if title is None:
         ph = "PH check failed" if row["ph_violated"] else "PH check passed"
+        kind = "adjusted HR" if result.covariates else "HR"
         title = (
-            f"{row['label']}: HR {row['hazard_ratio']:.2f} "
+            f"{row['label']}: {kind} {row['hazard_ratio']:.2f} "
             f"({row['hr_ci_low']:.2f}–{row['hr_ci_high']:.2f}), {ph}"
         )
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(result.duration_col)
     ax.set_ylabel("share not churned (Kaplan–Meier)")
     ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower left")
+    ax.legend(loc="best")
     return ax

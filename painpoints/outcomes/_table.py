@@ -105,7 +105,9 @@ def topic_outcomes(
       c < `min_events`, because the estimates are then unstable.
     - adjusted_odds_ratio and its CI: from one logistic regression of churned on all
       line indicators plus `covariates`, NaN without covariates. Lines that separate
-      the outcome or are collinear stay NaN with a message.
+      the outcome or are collinear stay NaN with a message. The customers of a
+      separating line are left out of the model (their line's coefficient would be
+      infinite), so they do not join the reference group of the other lines.
     - revenue_at_risk = sum of value over churned customers with the line (NaN when
       no customer has a value).
     - excess_loss = (a + b) × risk_difference × mean value of customers with the line,
