@@ -75,6 +75,8 @@ class TopicResult:
 
 def auto_min_topic_size(n_docs: int) -> int:
     """Return the minimum topic size used when none is given: n/150, kept within 5 … 100."""
+    # NOTE: on 2,500 long Chinese product reviews (shop5) this size lets HDBSCAN merge
+    # five categories into 3 topics (NMI 0.46, KMeans told k=5 0.50); docs/benchmarks.md.
     return int(min(100, max(5, round(n_docs / 150))))
 
 
