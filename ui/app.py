@@ -16,9 +16,10 @@ import sys
 
 import streamlit as st
 
+import _upload
 import _view
 from painpoints import schema as S
-from painpoints.errors import StoreError
+from painpoints.errors import PainpointsError, StoreError
 from painpoints.i18n import detect_language, tr
 from painpoints.store import StoredRun, load_run
 
@@ -42,6 +43,31 @@ with st.sidebar:
                         format_func=_view.LANGUAGE_NAMES.get, key="language", horizontal=True)
 
 st.title(tr("ui.title", language))
+
+with st.expander(tr("ui.new_analysis", language), expanded=False):
+    st.caption(tr("ingest.upload_limit", language, limit=_upload.upload_limit_mb()))
+    uploaded = st.file_uploader(tr("ui.upload_file", language), type=list(_upload.UPLOAD_TYPES), key="upload")
+    outcome_column = st.text_input(tr("ui.outcome_column", language), key="upload_outcome")
+    event_value = st.text_input(tr("ui.event_value", language), key="upload_event")
+    embedding = st.selectbox(tr("ui.embedding", language), options=_upload.embedding_choices(), key="upload_model")
+    if st.button(tr("ui.analyse", language), disabled=uploaded is None, key="upload_run"):
+        bar = st.progress(0.0)
+
+        def show_progress(stage: str, done: int, total: int) -> None:
+            share = done / total if total else 0.0
+            bar.progress(min(share, 1.0), text=tr(f"cli.stage_{stage}", language))
+
+        try:
+            new_run = _upload.analyse_upload(
+                uploaded.getvalue(), uploaded.name, store, outcome_column=outcome_column,
+                event_value=event_value, embedding=embedding, progress=show_progress,
+            )
+        except PainpointsError as error:
+            st.error(error.message(language))
+        else:
+            st.session_state["run"] = new_run
+            st.success(tr("ui.analysis_saved", language, run_id=new_run))
+            st.rerun()
 
 try:
     runs = _view.read_run_list(store)
