@@ -37,7 +37,7 @@ def analyse_upload(
     """Analyse uploaded bytes as if they were the file ``filename`` and save the run.
 
     The bytes are written under the original file name in a temporary folder, so the
-    format is chosen by its extension and messages name the file the user knows.
+    format is chosen by its extension and messages name the uploaded file.
 
     Returns
     -------
