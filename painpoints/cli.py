@@ -86,14 +86,12 @@ def _format_ratio(value: float, low: float, high: float) -> str:
     return f"{value:.2f} ({low:.2f}–{high:.2f})"
 
 
-def _print_summary(result, out_dir: Path, store: Path) -> None:
+def _print_rows(output: Console, result, out_dir: Path) -> None:
     info = result.info
-    counts = info["rows_by_status"]
-    # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
-    output = Console() if console.is_terminal else Console(width=140)
     mapping = {key: value or "–" for key, value in info["column_mapping"].items()}
     output.print(tr("cli.mapping", **mapping))
-    output.print(tr("cli.status_counts", total=info["rows"], **counts))
+    output.print(tr("cli.status_counts", total=info["rows"], **info["rows_by_status"]))
+
     skipped = result.skipped_rows.drop_duplicates(S.ROW_NUMBER)
     if len(skipped):
         examples = ", ".join(tr("cli.skipped_row", row=row[S.ROW_NUMBER], reason=row[S.REASON])
@@ -102,35 +100,54 @@ def _print_summary(result, out_dir: Path, store: Path) -> None:
             examples += ", …"
         output.print(tr("cli.skipped_rows", count=len(skipped), file=out_dir / "rejected_rows.csv",
                         examples=examples), style="yellow")
+
+
+def _print_topics(output: Console, info: dict) -> None:
     topics = info["topics"]
     if topics["note"]:
         minimum = MIN_TEXTS_FOR_TOPICS if topics["note"] == "topics.too_few_texts" else topics["min_topic_size"]
         output.print(tr(topics["note"], count=info["embedding"]["texts_embedded"], minimum=minimum), style="yellow")
-    else:
-        output.print(tr("cli.topics_found", count=topics["count"],
-                        outliers=topics["outlier_share_after_reduction"],
-                        before=topics["outlier_share_before_reduction"]))
+        return
+    output.print(tr("cli.topics_found", count=topics["count"],
+                    outliers=topics["outlier_share_after_reduction"],
+                    before=topics["outlier_share_before_reduction"]))
+
+
+def _outcome_table(outcomes) -> Table:
+    """Build the top rows of the topic-vs-churn table, sorted by lift as the table is."""
+    table = Table(title=tr("cli.summary_title", customers=outcomes.n_customers, rate=outcomes.overall_rate))
+    for key in ("col_topic", "col_label", "col_customers", "col_churned", "col_rate", "col_lift", "col_or", "col_q"):
+        if key == "col_label":
+            table.add_column(tr(f"cli.{key}"), max_width=40, overflow="ellipsis", no_wrap=True)
+        else:
+            table.add_column(tr(f"cli.{key}"), no_wrap=True)
+
+    for _, row in outcomes.to_frame().head(SUMMARY_ROWS).iterrows():
+        flag = " *" if bool(row["small_group"]) else ""
+        table.add_row(
+            str(row[S.TOPIC_ID]),
+            str(row["label"]),
+            f"{int(row['customers'])}{flag}",
+            str(int(row["churned"])),
+            f"{row['churn_rate']:.1%}",
+            "–" if math.isnan(row["lift"]) else f"{row['lift']:.2f}",
+            _format_ratio(row["odds_ratio"], row["or_ci_low"], row["or_ci_high"]),
+            "–" if math.isnan(row["q_value"]) else f"{row['q_value']:.3g}",
+        )
+    return table
+
+
+def _print_summary(result, out_dir: Path, store: Path) -> None:
+    # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
+    output = Console() if console.is_terminal else Console(width=140)
+    _print_rows(output, result, out_dir)
+    _print_topics(output, result.info)
+
     if result.outcomes is None:
         output.print(tr("cli.no_outcome"), style="yellow")
     else:
-        frame = result.outcomes.to_frame()
-        table = Table(title=tr("cli.summary_title", customers=result.outcomes.n_customers,
-                               rate=result.outcomes.overall_rate))
-        for key in ("col_topic", "col_label", "col_customers", "col_churned", "col_rate", "col_lift", "col_or", "col_q"):
-            if key == "col_label":
-                table.add_column(tr(f"cli.{key}"), max_width=40, overflow="ellipsis", no_wrap=True)
-            else:
-                table.add_column(tr(f"cli.{key}"), no_wrap=True)
-        for _, row in frame.head(SUMMARY_ROWS).iterrows():
-            flag = " *" if bool(row["small_group"]) else ""
-            table.add_row(
-                str(row[S.TOPIC_ID]), str(row["label"]), f"{int(row['customers'])}{flag}", str(int(row["churned"])),
-                f"{row['churn_rate']:.1%}", "–" if math.isnan(row["lift"]) else f"{row['lift']:.2f}",
-                _format_ratio(row["odds_ratio"], row["or_ci_low"], row["or_ci_high"]),
-                "–" if math.isnan(row["q_value"]) else f"{row['q_value']:.3g}",
-            )
-        output.print(table)
-        if frame.head(SUMMARY_ROWS)["small_group"].any():
+        output.print(_outcome_table(result.outcomes))
+        if result.outcomes.to_frame().head(SUMMARY_ROWS)["small_group"].any():
             output.print(tr("cli.small_group_note"))
     output.print(tr("cli.outputs_written", folder=out_dir, run_id=result.run_id, store=store))
 
