@@ -3,20 +3,27 @@
 Tables (each with ``run_id``): ``runs`` (one row per run, run.json as JSON),
 ``documents``, ``topics`` and ``topic_outcomes`` with the columns of
 :mod:`painpoints.schema`. A run is written in one transaction, so an interrupted
-save leaves the earlier runs as they were.
+save leaves the earlier runs as they were. Topic edits add ``topic_edits``
+(run_id, edit_number, action, details JSON, created_at) and ``codebooks``
+(run_id, model_id, codebook JSON), see :mod:`painpoints.editing` and
+:mod:`painpoints.codebook`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from painpoints import schema as S
+from painpoints.codebook import Codebook
+from painpoints.editing import TopicEdit
 from painpoints.errors import StoreError
 from painpoints.pipeline import RunResult
 
@@ -25,6 +32,8 @@ logger = logging.getLogger(__name__)
 TABLES = ("documents", "topics", "topic_outcomes")
 # Tables of the optional outcome analyses (OutcomeAnalysis.tables), written when a run has them.
 ANALYSIS_TABLES = ("survival", "survival_curves", "scores", "trends", "emerging_topics", "segments")
+# Tables of topic edits and codebooks, created on the first edit or codebook saved.
+EDIT_TABLES = ("topic_edits", "codebooks")
 
 
 @dataclass
@@ -172,7 +181,7 @@ def delete_run(path: str | Path, run_id: str) -> None:
     connection = connect(path)
     try:
         connection.execute("BEGIN TRANSACTION")
-        for table in (*TABLES, *ANALYSIS_TABLES):
+        for table in (*TABLES, *ANALYSIS_TABLES, *EDIT_TABLES):
             if connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                                   [table]).fetchone()[0]:
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -180,3 +189,191 @@ def delete_run(path: str | Path, run_id: str) -> None:
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+def _create_edit_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute("CREATE TABLE IF NOT EXISTS topic_edits (run_id VARCHAR, edit_number INTEGER, "
+                       "action VARCHAR, details JSON, created_at TIMESTAMP)")
+    connection.execute("CREATE TABLE IF NOT EXISTS codebooks (run_id VARCHAR PRIMARY KEY, model_id VARCHAR, "
+                       "codebook JSON)")
+
+
+def _require_run(connection: duckdb.DuckDBPyConnection, path: str | Path, run_id: str) -> None:
+    if not connection.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+        raise StoreError("store.run_not_found", path=str(path), run_id=run_id)
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                   [table]).fetchone()[0])
+
+
+def _insert_edits(connection: duckdb.DuckDBPyConnection, run_id: str, edits: Iterable[TopicEdit]) -> list[int]:
+    last = connection.execute("SELECT coalesce(max(edit_number), 0) FROM topic_edits WHERE run_id = ?",
+                              [run_id]).fetchone()[0]
+    created_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    numbers = []
+    for edit in edits:
+        last += 1
+        connection.execute("INSERT INTO topic_edits VALUES (?, ?, ?, ?, ?)",
+                           [run_id, last, edit.action, edit.to_json(), created_at])
+        numbers.append(int(last))
+    return numbers
+
+
+def record_edit(path: str | Path, run_id: str, edit: TopicEdit) -> int:
+    """Append an edit to a run's edit log and return its edit number (1, 2, … per run).
+
+    Raises
+    ------
+    StoreError
+        When the store cannot be opened or contains no such run.
+    """
+    connection = connect(path)
+    try:
+        _require_run(connection, path, run_id)
+        _create_edit_tables(connection)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            (number,) = _insert_edits(connection, run_id, [edit])
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.close()
+    logger.info("recorded edit %d (%s) of run %s", number, edit.action, run_id)
+    return number
+
+
+def list_edits(path: str | Path, run_id: str) -> pd.DataFrame:
+    """Return a run's edits in order: ``edit_number``, ``action``, ``details`` (dict), ``created_at``.
+
+    Raises
+    ------
+    StoreError
+        When the store is missing or contains no such run.
+    """
+    connection = connect(path, read_only=True)
+    try:
+        _require_run(connection, path, run_id)
+        if not _has_table(connection, "topic_edits"):
+            return pd.DataFrame(columns=["edit_number", "action", "details", "created_at"])
+        edits = connection.execute("SELECT edit_number, action, details, created_at FROM topic_edits "
+                                   "WHERE run_id = ? ORDER BY edit_number", [run_id]).df()
+    finally:
+        connection.close()
+    edits["details"] = [json.loads(details) for details in edits["details"]]
+    return edits
+
+
+def save_codebook(path: str | Path, run_id: str, codebook: Codebook) -> None:
+    """Store the codebook built from a run, replacing that run's earlier codebook.
+
+    Raises
+    ------
+    StoreError
+        When the store cannot be opened or contains no such run.
+    """
+    connection = connect(path)
+    try:
+        _require_run(connection, path, run_id)
+        _create_edit_tables(connection)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute("DELETE FROM codebooks WHERE run_id = ?", [run_id])
+            connection.execute("INSERT INTO codebooks VALUES (?, ?, ?)",
+                               [run_id, codebook.model_id, codebook.to_json()])
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.close()
+    logger.info("saved a codebook of %d topics for run %s", len(codebook.topics), run_id)
+
+
+def load_codebook(path: str | Path, run_id: str) -> Codebook:
+    """Read the codebook stored for a run.
+
+    Raises
+    ------
+    StoreError
+        When the store is missing, or contains no such run or no codebook for it.
+    """
+    connection = connect(path, read_only=True)
+    try:
+        _require_run(connection, path, run_id)
+        row = None
+        if _has_table(connection, "codebooks"):
+            row = connection.execute("SELECT codebook FROM codebooks WHERE run_id = ?", [run_id]).fetchone()
+    finally:
+        connection.close()
+    if row is None:
+        raise StoreError("store.codebook_not_found", path=str(path), run_id=run_id)
+    return Codebook.from_json(row[0])
+
+
+def save_edited_run(
+    path: str | Path,
+    run_id: str,
+    documents: pd.DataFrame,
+    topics: pd.DataFrame,
+    outcomes_frame: pd.DataFrame | None,
+    edits: Iterable[TopicEdit] = (),
+) -> None:
+    """Replace a run's documents, topics and topic_outcomes rows in one transaction.
+
+    `edits` are appended to the run's edit log in the same transaction. The run's
+    info gets the new row counts by status, topic count and ``edited_at``.
+
+    NOTE: the optional analysis tables (survival, trends, segments …) are not
+    rewritten, so after a merge, split or move they still describe the topics as
+    they were before the edit.
+
+    Raises
+    ------
+    ValueError
+        When `documents` does not have exactly the stored run's row numbers.
+    StoreError
+        When the store cannot be opened or contains no such run.
+    """
+    connection = connect(path)
+    try:
+        _require_run(connection, path, run_id)
+        _create_edit_tables(connection)
+        stored = set()
+        if _has_table(connection, "documents"):
+            stored = {int(row) for (row,) in connection.execute(
+                f"SELECT {S.ROW_NUMBER} FROM documents WHERE run_id = ?", [run_id]).fetchall()}
+        given = {int(row) for row in documents[S.ROW_NUMBER]}
+        if given != stored or len(documents) != len(given):
+            raise ValueError(f"documents have {len(documents)} rows, the stored run {run_id} has {len(stored)}; "
+                             f"an edited run must keep every row number exactly once")
+        (info,) = connection.execute("SELECT info FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        info = json.loads(info)
+        counts = documents[S.STATUS].value_counts().reindex(list(S.STATUSES), fill_value=0)
+        info["rows_by_status"] = {status: int(count) for status, count in counts.items()}
+        if isinstance(info.get("topics"), dict):
+            info["topics"]["count"] = int((topics[S.TOPIC_ID].astype("int64") >= 0).sum())
+        info["edited_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            for table in TABLES:
+                if _has_table(connection, table):
+                    connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            _insert(connection, "documents", documents, run_id)
+            _insert(connection, "topics", topics, run_id)
+            if outcomes_frame is not None and len(outcomes_frame):
+                _insert(connection, "topic_outcomes", outcomes_frame, run_id)
+            connection.execute("UPDATE runs SET info = ? WHERE run_id = ?",
+                               [json.dumps(info, ensure_ascii=False, default=str), run_id])
+            _insert_edits(connection, run_id, edits)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.close()
+    logger.info("saved the edited run %s to %s", run_id, path)
