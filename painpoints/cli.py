@@ -22,12 +22,14 @@ from rich.table import Table
 
 from painpoints import schema as S
 from painpoints.errors import PainpointsError
-from painpoints.i18n import set_language, tr
+from painpoints.i18n import get_language, set_language, tr
 from painpoints.settings import MIN_TEXTS_FOR_TOPICS, AnalysisSettings, ColumnMapping, default_store_path
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sample_feedback.csv"
 UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 SUMMARY_ROWS = 10
+# Outcome notes printed under the table. run.json contains all of them.
+SUMMARY_NOTES = 8
 
 
 def _language_from_argv(argv: list[str]) -> str | None:
@@ -137,6 +139,20 @@ def _outcome_table(outcomes) -> Table:
     return table
 
 
+def _print_outcome_notes(output: Console, info: dict, out_dir: Path) -> None:
+    """Print the first outcome notes of run.json in the interface language, dimmed."""
+    from painpoints.outcomes._messages import stored_message_text
+
+    notes = (info.get("outcomes") or {}).get("messages") or []
+    language = get_language()
+    for note in notes[:SUMMARY_NOTES]:
+        # Notes contain brackets, as in "topic(s) [5]", which Rich would read as markup.
+        output.print(f"  · {stored_message_text(note, language)}", style="dim", markup=False, highlight=False)
+    if len(notes) > SUMMARY_NOTES:
+        more = tr("cli.outcome_notes_more", count=len(notes) - SUMMARY_NOTES, file=out_dir / "run.json")
+        output.print(f"  {more}", style="dim", markup=False, highlight=False)
+
+
 def _print_summary(result, out_dir: Path, store: Path) -> None:
     # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
     output = Console() if console.is_terminal else Console(width=140)
@@ -149,6 +165,7 @@ def _print_summary(result, out_dir: Path, store: Path) -> None:
         output.print(_outcome_table(result.outcomes))
         if result.outcomes.to_frame().head(SUMMARY_ROWS)["small_group"].any():
             output.print(tr("cli.small_group_note"))
+        _print_outcome_notes(output, result.info, out_dir)
     output.print(tr("cli.outputs_written", folder=out_dir, run_id=result.run_id, store=store))
 
 

@@ -267,7 +267,8 @@ def run_analysis(
         "outcomes": None if outcome_table is None else {
             "unit": outcome_table.unit, "population": outcome_table.population,
             "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
-            "overall_rate": outcome_table.overall_rate, "messages": list(analysis.messages),
+            "overall_rate": outcome_table.overall_rate,
+            "messages": [message.to_dict() for message in analysis.messages],
             "analyses": sorted(analysis.tables())},
         "package_versions": package_versions(),
         "stage_seconds": {stage: round(seconds, 3) for stage, seconds in timings.items()},

@@ -43,6 +43,14 @@ THEMES_ZH = {
 CHURN_BY_THEME = {"courier": 0.7, "refund": 0.6, "crash": 0.2, "hotline": 0.3}
 
 
+def outcome_note(messages, name: str):
+    """Return the one message with key ``outcome_notes.<name>`` among outcome ``messages``."""
+    key = f"outcome_notes.{name}"
+    found = [message for message in messages if message.key == key]
+    assert len(found) == 1, f"expected one {key}, got keys {[message.key for message in messages]}"
+    return found[0]
+
+
 @pytest.fixture(autouse=True)
 def _english_messages():
     """Tests read messages in English unless they switch on purpose."""

@@ -28,6 +28,7 @@ from painpoints.outcomes import (
     topic_outcomes,
 )
 from painpoints.outcomes import _inputs
+from tests.conftest import outcome_note
 
 CUSTOMERS = "customers"
 CHURNED_COUNT = "churned"
@@ -76,10 +77,6 @@ def toy_documents() -> pd.DataFrame:
 
 def by_topic(result: OutcomeTable) -> pd.DataFrame:
     return result.table.set_index(S.TOPIC_ID)
-
-
-def has_message(result: OutcomeTable, text: str) -> bool:
-    return any(text in message for message in result.messages)
 
 
 def two_by_two(row: pd.Series) -> tuple[int, int, int, int]:
@@ -287,7 +284,9 @@ def test_partly_missing_value_message():
     documents = toy_documents()
     documents.loc[documents[S.CUSTOMER_ID] == "c05", S.VALUE] = np.nan
     result = topic_outcomes(documents, {})
-    assert has_message(result, "value is missing for 1 of 10 customers")
+    note = outcome_note(result.messages, "value_partly_missing")
+    assert note.params == {"missing": 1, "customers": 10}
+    assert note.text("en").startswith("value is missing for 1 of 10 customers;")
     # c01 (10), c02 (20) and c08 (80) remain known among topic 0's customers.
     assert by_topic(result).loc[0, "excess_loss"] == pytest.approx(4 * (0.5 - 1 / 3) * 110 / 3)
 
@@ -415,7 +414,9 @@ def test_zero_cell_odds_ratio_haldane_anscombe():
     assert row["odds_ratio"] == pytest.approx(reference.oddsratio)
     assert row["or_ci_low"] == pytest.approx(low)
     assert row["or_ci_high"] == pytest.approx(high)
-    assert has_message(result, "Haldane–Anscombe")
+    note = outcome_note(result.messages, "zero_cell_corrected")
+    assert S.NO_CONTENT_TOPIC in note.params["topics"]
+    assert "Haldane–Anscombe" in note.text("en")
 
 
 def test_p_value_matches_scipy_fisher_exact():
@@ -481,7 +482,9 @@ def test_every_customer_on_line_leaves_nan():
     assert math.isnan(row["odds_ratio"])
     assert math.isnan(row["p_value"])
     assert row["test"] == ""
-    assert has_message(result, "topic(s) [0]: every customer has this line")
+    note = outcome_note(result.messages, "no_baseline")
+    assert note.params == {"topics": [0]}
+    assert note.text("en").startswith("topic(s) [0]: every customer has this line")
     # The NaN p-value stays out of the BH correction of the other line.
     assert math.isfinite(by_topic(result).loc[1, "q_value"])
 
@@ -492,7 +495,8 @@ def test_nobody_churned_leaves_or_nan():
     assert result.table["odds_ratio"].isna().all()
     assert result.table["lift"].isna().all()
     assert (result.table["risk_difference"] == 0).all()
-    assert "no customer churned, so lift and odds ratios are left empty" in result.messages
+    note = outcome_note(result.messages, "no_churn")
+    assert note.text("en") == "no customer churned, so lift and odds ratios are left empty"
 
 
 # --- customers file -------------------------------------------------------------------
@@ -515,7 +519,9 @@ def test_customers_file_grows_baseline():
     assert from_file.loc[0, BASELINE_CUSTOMERS] == from_feedback.loc[0, BASELINE_CUSTOMERS] + 20
     assert from_file.loc[0, BASELINE_CHURNED] == from_feedback.loc[0, BASELINE_CHURNED] + 5
     assert from_file.loc[0, CUSTOMERS] == from_feedback.loc[0, CUSTOMERS]
-    assert has_message(result, "including 20 customers without feedback")
+    note = outcome_note(result.messages, "population_customers_file")
+    assert note.params == {"without_feedback": 20}
+    assert "including 20 customers without feedback" in note.text("en")
 
 
 def test_customers_file_overrides_document_outcome():
@@ -526,7 +532,10 @@ def test_customers_file_overrides_document_outcome():
     assert result.n_customers == 2
     assert row[CUSTOMERS] == 2
     assert row[CHURNED_COUNT] == 1
-    assert has_message(result, "customers with feedback are not in the customers file")
+    note = outcome_note(result.messages, "not_in_customers_file")
+    # c02 to c11 without c05 have non-rejected rows but are not in the customers file.
+    assert note.params == {"count": 9}
+    assert "customers with feedback are not in the customers file" in note.text("en")
 
 
 def test_integer_customer_ids_match_strings():
@@ -603,7 +612,9 @@ def test_adjusted_separated_topic_left_empty():
     assert table.loc[5, ["adjusted_odds_ratio", "aor_ci_low", "aor_ci_high"]].isna().all()
     assert math.isfinite(table.loc[0, "adjusted_odds_ratio"])
     assert math.isfinite(table.loc[5, "odds_ratio"])
-    assert has_message(result, "perfect separation on topic(s) [5]")
+    note = outcome_note(result.messages, "adjusted_separated_topics")
+    assert note.params == {"topics": [5]}
+    assert "perfect separation on topic(s) [5]" in note.text("en")
 
 
 def test_adjusted_separating_covariate_left_empty():
@@ -612,8 +623,10 @@ def test_adjusted_separating_covariate_left_empty():
     customers["score"] = np.where(customers[S.CHURNED], 1.0, 0.0) + noise
     result = topic_outcomes(documents, {}, customers, covariates=["score"])
     assert result.table["adjusted_odds_ratio"].isna().all()
-    assert has_message(result, "adjusted model:")
-    assert has_message(result, "separation")
+    adjusted = [message for message in result.messages if message.key.startswith("outcome_notes.adjusted_")]
+    assert adjusted
+    assert all(message.text("en").startswith("adjusted model:") for message in adjusted)
+    assert any("separation" in message.text("en") for message in adjusted)
 
 
 def test_adjusted_one_line_per_customer():
@@ -633,15 +646,19 @@ def test_adjusted_one_line_per_customer():
     assert math.isnan(table.loc[S.NO_CONTENT_TOPIC, "adjusted_odds_ratio"])
     assert math.isfinite(table.loc[0, "adjusted_odds_ratio"])
     assert math.isfinite(table.loc[1, "adjusted_odds_ratio"])
-    assert has_message(result, "topic(s) [-2] are linear combinations")
+    note = outcome_note(result.messages, "adjusted_dependent_topics")
+    assert note.params == {"topics": [S.NO_CONTENT_TOPIC]}
+    assert "topic(s) [-2] are linear combinations" in note.text("en")
 
 
 def test_adjusted_missing_covariate_rows_left_out():
     documents, customers = adjusted_fixture()
     customers.loc[:9, "age"] = np.nan
     result = topic_outcomes(documents, {}, customers, covariates=["age"])
+    note = outcome_note(result.messages, "adjusted_missing_covariate")
+    assert note.params == {"count": 10}
     expected = "adjusted model: 10 customers with a missing covariate are left out of the model"
-    assert expected in result.messages
+    assert note.text("en") == expected
     assert math.isfinite(by_topic(result).loc[0, "adjusted_odds_ratio"])
 
 
@@ -667,12 +684,15 @@ def test_simulation_finds_true_effect():
 def test_unit_row_recorded():
     result = topic_outcomes(toy_documents(), {}, unit="row")
     assert result.unit == "row"
-    assert has_message(result, "unit: the documents had no customer column")
+    note = outcome_note(result.messages, "unit_row")
+    assert note.text("en").startswith("unit: the documents had no customer column")
 
 
 def test_unknown_outcome_message():
     result = topic_outcomes(toy_documents(), {})
-    assert "customers left out because their churn outcome is unknown: 1" in result.messages
+    note = outcome_note(result.messages, "unknown_outcome")
+    assert note.params == {"count": 1}
+    assert note.text("en") == "customers left out because their churn outcome is unknown: 1"
 
 
 def test_logs_counts(caplog):
@@ -830,10 +850,10 @@ def test_covariate_conflict_message():
     customers_with_two_rows = documents[S.CUSTOMER_ID].value_counts().gt(1).sum()
     documents[S.CHURNED] = documents[S.CUSTOMER_ID].str[-1].isin(list("0123")).astype("boolean")
     result = topic_outcomes(documents, {}, covariates=["plan"])
-    assert has_message(
-        result,
-        f"covariate 'plan' differs between the rows of {customers_with_two_rows} customers",
-    )
+    note = outcome_note(result.messages, "covariate_conflict")
+    assert note.params == {"column": "plan", "customers": customers_with_two_rows}
+    expected = f"covariate 'plan' differs between the rows of {customers_with_two_rows} customers"
+    assert note.text("en").startswith(expected)
 
 
 def test_adjusted_or_with_document_covariates():

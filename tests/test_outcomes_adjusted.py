@@ -9,6 +9,7 @@ import statsmodels.api as sm
 
 from painpoints import schema as S
 from painpoints.outcomes import topic_outcomes
+from tests.conftest import outcome_note
 
 
 def one_line_per_customer(seed: int = 11, n_customers: int = 900) -> pd.DataFrame:
@@ -70,7 +71,12 @@ def test_separated_line_customers_leave_model():
 def test_separated_line_messages():
     documents = one_line_per_customer()
     result = topic_outcomes(documents, {}, covariates=["plan"])
-    messages = " | ".join(result.messages)
-    assert "perfect separation on topic(s) [2]" in messages
-    assert "the 20 customers of separated lines are left out of the model" in messages
-    assert "topic(s) [-2] are linear combinations" in messages
+    separated = outcome_note(result.messages, "adjusted_separated_topics")
+    assert separated.params == {"topics": [2]}
+    assert "perfect separation on topic(s) [2]" in separated.text("en")
+    left_out = outcome_note(result.messages, "adjusted_separated_customers")
+    assert left_out.params == {"count": 20}
+    assert "the 20 customers of separated lines are left out of the model" in left_out.text("en")
+    dependent = outcome_note(result.messages, "adjusted_dependent_topics")
+    assert dependent.params == {"topics": [-2]}
+    assert "topic(s) [-2] are linear combinations" in dependent.text("en")

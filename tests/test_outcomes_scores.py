@@ -10,6 +10,7 @@ from scipy import stats
 from painpoints import schema as S
 from painpoints.outcomes import ScoreImpact, analyse_outcomes, score_impact, summary_score
 from painpoints.outcomes._scores import SCORE_COLUMNS
+from tests.conftest import outcome_note
 
 LABELS = {0: "delivery", 1: "price"}
 
@@ -69,7 +70,9 @@ def test_mean_difference_against_scipy():
 def test_missing_scores_left_out_with_message():
     lines, population = make_inputs()
     result = score_impact(lines, population, "nps", LABELS)
-    assert result.messages == ("scores: 1 customers without a score are left out",)
+    assert [message.key for message in result.messages] == ["outcome_notes.scores_missing"]
+    assert result.messages[0].params == {"count": 1}
+    assert result.messages[0].text("en") == "scores: 1 customers without a score are left out"
 
 
 def test_score_out_of_range_raises():

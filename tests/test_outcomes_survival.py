@@ -19,6 +19,7 @@ from lifelines.statistics import logrank_test, proportional_hazard_test
 from painpoints import schema as S
 from painpoints.outcomes import SurvivalResult, analyse_outcomes, plot_survival, survival_by_topic
 from painpoints.outcomes._survival import CURVE_COLUMNS, SURVIVAL_COLUMNS
+from tests.conftest import outcome_note
 
 LABELS = {0: "billing", 1: "app", S.UNCLUSTERED: "unclustered"}
 
@@ -153,7 +154,9 @@ def test_missing_duration_left_out_with_message():
     population.loc[:9, "tenure"] = np.nan
     result = survival_by_topic(lines, population, "tenure", LABELS)
     assert result.n_customers == len(population) - 10
-    assert any("10 customers with a missing duration" in message for message in result.messages)
+    note = outcome_note(result.messages, "survival_missing")
+    assert note.params == {"count": 10}
+    assert "10 customers with a missing duration" in note.text("en")
 
 
 def test_negative_duration_raises():
@@ -178,7 +181,9 @@ def test_line_without_churn_left_empty():
     result = survival_by_topic(lines, population, "tenure", LABELS)
     table = result.to_frame().set_index(S.TOPIC_ID)
     assert np.isnan(table.at[0, "hazard_ratio"])
-    assert any("nobody with topic 0 churned" in message for message in result.messages)
+    note = outcome_note(result.messages, "survival_no_churn_with_topic")
+    assert note.params == {"topic": 0}
+    assert "nobody with topic 0 churned" in note.text("en")
 
 
 def test_no_churn_at_all_left_empty():
@@ -186,7 +191,9 @@ def test_no_churn_at_all_left_empty():
     population[S.CHURNED] = False
     result = survival_by_topic(lines, population, "tenure", LABELS)
     assert result.to_frame()["hazard_ratio"].isna().all()
-    assert any("no customer churned" in message for message in result.messages)
+    notes = [message for message in result.messages if message.key == "outcome_notes.survival_no_churn"]
+    assert notes
+    assert all("no customer churned" in message.text("en") for message in notes)
 
 
 def test_plot_survival_draws_both_groups(tmp_path):
@@ -269,6 +276,7 @@ def test_collinear_covariate_cox_failure_is_a_message():
     table = result.to_frame().set_index(S.TOPIC_ID)
     assert np.isnan(table.at[0, "hazard_ratio"])
     assert np.isfinite(table.at[1, "hazard_ratio"])
-    failed = [message for message in result.messages if "Cox model of topic 0 failed" in message]
-    assert len(failed) == 1
-    assert "http" not in failed[0]
+    failed = outcome_note(result.messages, "survival_cox_failed")
+    assert failed.params["topic"] == 0
+    assert "Cox model of topic 0 failed" in failed.text("en")
+    assert "http" not in failed.text("en")

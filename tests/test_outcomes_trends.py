@@ -18,6 +18,7 @@ from painpoints.outcomes import (
     topic_trends,
 )
 from painpoints.outcomes._trends import EMERGING_COLUMNS, SEGMENT_COLUMNS, TREND_COLUMNS
+from tests.conftest import outcome_note
 
 LABELS = {0: "login", 1: "outage", S.UNCLUSTERED: "unclustered"}
 
@@ -97,14 +98,18 @@ def test_short_history_not_flagged_with_message():
     documents = documents[documents[S.DATE] >= pd.Timestamp(2024, 3, 1)]
     result = topic_trends(documents, population_of(documents), LABELS)
     assert not result.emerging["emerging"].any()
-    assert any("fewer than 2" in message for message in result.messages)
+    note = outcome_note(result.messages, "trends_short_history")
+    assert note.params["minimum"] == 2
+    assert "fewer than 2" in note.text("en")
 
 
 def test_undated_rows_left_out_with_message():
     documents = make_documents()
     documents.loc[:4, S.DATE] = pd.NaT
     result = topic_trends(documents, population_of(documents), LABELS)
-    assert "trends: 5 rows without a date are left out" in result.messages
+    note = outcome_note(result.messages, "trends_undated")
+    assert note.params == {"count": 5}
+    assert note.text("en") == "trends: 5 rows without a date are left out"
 
 
 def test_unknown_period_raises():

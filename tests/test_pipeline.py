@@ -130,6 +130,7 @@ def test_cli_analyze_and_summary(themed_csv, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Top topics by churn lift" in result.output
     assert "Rows: 40 = topic" in result.output
+    assert "population: customers with at least one non-rejected feedback row" in result.output
     assert (tmp_path / "out" / "topic_outcomes.csv").is_file()
 
 

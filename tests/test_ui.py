@@ -295,6 +295,50 @@ def test_app_switches_to_chinese(monkeypatch, store):
     assert list(app.dataframe[1].value.columns) == ["工单编号", "客户 ID", "反馈内容", "是否流失", "日期"]
 
 
+def _notes_expander(app: AppTest, language: str, count: int):
+    label = tr("ui.outcome_notes", language, count=count)
+    found = [expander for expander in app.expander if expander.label == label]
+    assert len(found) == 1, [expander.label for expander in app.expander]
+    return found[0]
+
+
+def test_app_shows_outcome_notes(monkeypatch, store):
+    app = _start(monkeypatch, store)
+    notes = load_run(store).info["outcomes"]["messages"]
+
+    assert not app.exception
+    expander = _notes_expander(app, "en", len(notes))
+    assert [element.value for element in expander.markdown] == [
+        "- " + _view.escape_markdown(note["en"]) for note in notes]
+    assert expander.markdown[0].value == "- population: customers with at least one non-rejected feedback row"
+
+
+def test_app_outcome_notes_in_chinese(monkeypatch, store):
+    app = _start(monkeypatch, store)
+    app.radio(key="language").set_value("zh").run()
+    notes = load_run(store).info["outcomes"]["messages"]
+
+    assert not app.exception
+    expander = _notes_expander(app, "zh", len(notes))
+    assert [element.value for element in expander.markdown] == [
+        "- " + _view.escape_markdown(note["zh"]) for note in notes]
+    assert expander.markdown[0].value == "- 总体：至少有一行未被剔除的反馈的客户"
+
+
+def test_app_outcome_notes_of_legacy_run(monkeypatch, tmp_path, themed_csv, settings):
+    result = run_analysis(themed_csv, settings)
+    legacy = ["population: customers with at least one non-rejected feedback row", "topic(s) [0]: a note"]
+    result.info["outcomes"]["messages"] = legacy
+    path = tmp_path / "runs.duckdb"
+    save_run(result, path)
+    app = _start(monkeypatch, path, language="zh")
+
+    assert not app.exception
+    expander = _notes_expander(app, "zh", 2)
+    assert [element.value for element in expander.markdown] == [
+        "- " + _view.escape_markdown(note) for note in legacy]
+
+
 def test_app_language_defaults_to_environment(monkeypatch, store):
     app = _start(monkeypatch, store, language="zh")
     assert app.radio(key="language").value == "zh"

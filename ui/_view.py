@@ -22,6 +22,7 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.errors import StoreError
 from painpoints.i18n import tr
+from painpoints.outcomes._messages import stored_message_text
 from painpoints.settings import default_store_path
 from painpoints.store import list_runs
 
@@ -196,6 +197,16 @@ def run_summary(run_id: str, info: Mapping, language: str) -> str:
         rows=format_count(info.get("rows", 0)),
         topics=format_count(info.get("topics", {}).get("count", 0)),
     )
+
+
+def outcome_notes(info: Mapping, language: str) -> list[str]:
+    """Return the outcome notes of a run (run.json's ``outcomes.messages``) in ``language``.
+
+    Runs saved before the notes had catalogue keys contain English strings, which are
+    returned as they are.
+    """
+    outcomes = info.get("outcomes") or {}
+    return [stored_message_text(note, language) for note in outcomes.get("messages") or []]
 
 
 def sort_by_lift(outcomes: pd.DataFrame) -> pd.DataFrame:

@@ -101,6 +101,12 @@ else:
     table = _view.outcome_table_frame(run.topic_outcomes, language)
     st.dataframe(table.style.format(_view.outcome_table_formats(language)), hide_index=True)
 
+    notes = _view.outcome_notes(run.info, language)
+    if notes:
+        with st.expander(tr("ui.outcome_notes", language, count=len(notes)), expanded=False):
+            for note in notes:
+                st.markdown("- " + _view.escape_markdown(note))
+
     st.subheader(tr("ui.findings", language))
     findings = _view.churn_findings(run.topic_outcomes, language)
     for sentence in findings:

@@ -23,6 +23,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from painpoints import schema as S
+from painpoints.outcomes._messages import OutcomeMessage
 
 INTERCEPT: Final = "(intercept)"
 # A column whose part orthogonal to the columns before it is below this fraction of its
@@ -35,7 +36,7 @@ MAX_ITERATIONS: Final = 100
 class AdjustedResult:
     # Indexed by topic_id, with columns adjusted_odds_ratio, aor_ci_low and aor_ci_high.
     table: pd.DataFrame
-    messages: list[str] = field(default_factory=list)
+    messages: list[OutcomeMessage] = field(default_factory=list)
 
 
 def indicator_name(topic: int) -> str:
@@ -125,8 +126,7 @@ def adjusted_odds_ratios(
     complete = population[list(covariates)].notna().all(axis=1)
     if not complete.all():
         messages.append(
-            f"adjusted model: {int((~complete).sum())} customers with a missing covariate "
-            f"are left out of the model"
+            OutcomeMessage.of("adjusted_missing_covariate", count=int((~complete).sum()))
         )
     outcome = population.loc[complete, S.CHURNED].astype("float64")
     design = pd.concat(
@@ -139,18 +139,13 @@ def adjusted_odds_ratios(
     )[complete]
 
     if outcome.nunique() < 2:
-        messages.append(
-            "adjusted model: the outcome is constant among the modeled customers; left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_constant_outcome"))
         return result
 
     names = dict(zip(indicators.columns, topics))
     design, outcome = _leave_out_separated(design, outcome, names, messages)
     if outcome.nunique() < 2:
-        messages.append(
-            "adjusted model: the outcome is constant among the customers left after removing "
-            "separated lines; left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_constant_after_separation"))
         return result
 
     dependent = dependent_columns(design)
@@ -159,22 +154,19 @@ def adjusted_odds_ratios(
         dependent_covariates = [column for column in dependent if column not in names]
         if dependent_covariates:
             messages.append(
-                f"adjusted model: covariate column(s) {dependent_covariates} are linear "
-                f"combinations of earlier columns and are left out"
+                OutcomeMessage.of("adjusted_dependent_covariates", columns=dependent_covariates)
             )
         if dependent_topics:
             messages.append(
-                f"adjusted model: topic(s) {dependent_topics} are linear combinations of other "
-                f"columns (for example when every customer has exactly one line), so they are "
-                f"left out and left empty; the other lines are compared with customers that "
-                f"have none of the included lines"
+                OutcomeMessage.of("adjusted_dependent_topics", topics=dependent_topics)
             )
         design = design.drop(columns=dependent)
 
     if len(outcome) <= design.shape[1]:
         messages.append(
-            f"adjusted model: {len(outcome)} customers are too few for {design.shape[1]} "
-            f"parameters; left empty"
+            OutcomeMessage.of(
+                "adjusted_too_few_customers", customers=len(outcome), parameters=design.shape[1]
+            )
         )
         return result
 
@@ -196,7 +188,10 @@ def adjusted_odds_ratios(
 
 
 def _leave_out_separated(
-    design: pd.DataFrame, outcome: pd.Series, names: dict[str, int], messages: list[str]
+    design: pd.DataFrame,
+    outcome: pd.Series,
+    names: dict[str, int],
+    messages: list[OutcomeMessage],
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Drop constant and separating indicators, and the customers of separating ones.
 
@@ -217,14 +212,16 @@ def _leave_out_separated(
             break
     if separated_customers:
         messages.append(
-            f"adjusted model: the {separated_customers} customers of separated lines are left out "
-            f"of the model, because their lines' odds ratios are infinite or zero"
+            OutcomeMessage.of("adjusted_separated_customers", count=separated_customers)
         )
     return design, outcome
 
 
 def _indicators_to_leave_out(
-    design: pd.DataFrame, outcome: pd.Series, names: dict[str, int], messages: list[str]
+    design: pd.DataFrame,
+    outcome: pd.Series,
+    names: dict[str, int],
+    messages: list[OutcomeMessage],
 ) -> tuple[list[str], list[str]]:
     """Return the constant and the separating indicator columns, adding a message for each kind."""
     constant: list[int] = []
@@ -243,43 +240,31 @@ def _indicators_to_leave_out(
             separated_columns.append(column)
 
     if constant:
-        messages.append(
-            f"adjusted model: topic(s) {constant} have a constant indicator among the modeled "
-            f"customers; left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_constant_indicator", topics=constant))
     if separated:
-        messages.append(
-            f"adjusted model: perfect separation on topic(s) {separated} (nobody or everybody "
-            f"with the line churned), so they are left out of the model and left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_separated_topics", topics=separated))
     return constant_columns, separated_columns
 
 
 def _fit_logit(
-    outcome: pd.Series, design: pd.DataFrame, messages: list[str]
+    outcome: pd.Series, design: pd.DataFrame, messages: list[OutcomeMessage]
 ) -> BinaryResultsWrapper | None:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fitted = sm.Logit(outcome, design).fit(disp=0, maxiter=MAX_ITERATIONS)
     except PerfectSeparationError as error:
-        messages.append(f"adjusted model: perfect separation ({error}); left empty")
+        messages.append(OutcomeMessage.of("adjusted_separation_error", reason=str(error)))
         return None
     except np.linalg.LinAlgError as error:
-        messages.append(f"adjusted model: singular matrix ({error}); left empty")
+        messages.append(OutcomeMessage.of("adjusted_singular_matrix", reason=str(error)))
         return None
 
     categories = {type(warning.message) for warning in caught}
     if PerfectSeparationWarning in categories:
-        messages.append(
-            "adjusted model: perfect separation by a combination of covariates and lines; "
-            "left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_separation_combination"))
         return None
     if ConvergenceWarning in categories or not fitted.mle_retvals.get("converged", False):
-        messages.append(
-            f"adjusted model: the fit did not converge in {MAX_ITERATIONS} iterations, which "
-            f"usually means quasi-complete separation; left empty"
-        )
+        messages.append(OutcomeMessage.of("adjusted_not_converged", iterations=MAX_ITERATIONS))
         return None
     return fitted

@@ -11,6 +11,7 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.outcomes._inputs import validate_options
+from painpoints.outcomes._messages import OutcomeMessage
 from painpoints.outcomes._population import memberships_of, population_of
 from painpoints.outcomes._scores import SCORE_KINDS, ScoreImpact, ScoreKind, score_impact
 from painpoints.outcomes._survival import SurvivalResult, survival_by_topic
@@ -46,7 +47,7 @@ class OutcomeAnalysis:
         Share and churn per period, when the documents have dates.
     segments : SegmentTable or None
         Topic-by-segment table, when segment columns were given.
-    messages : tuple of str
+    messages : tuple of OutcomeMessage
         Messages of every part, the outcome table's first.
     """
 
@@ -55,7 +56,7 @@ class OutcomeAnalysis:
     scores: ScoreImpact | None = None
     trends: TopicTrends | None = None
     segments: SegmentTable | None = None
-    messages: tuple[str, ...] = ()
+    messages: tuple[OutcomeMessage, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Return the outcome table (a copy of ``outcomes.table``)."""

@@ -18,6 +18,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from painpoints import schema as S
+from painpoints.outcomes._messages import OutcomeMessage
 
 # Fisher's exact test replaces the chi-square test when an expected count is below this,
 # the common rule of thumb for when the chi-square approximation is reliable.
@@ -47,7 +48,7 @@ class PairStatistics:
 @dataclass
 class CrudeResult:
     table: pd.DataFrame
-    messages: list[str] = field(default_factory=list)
+    messages: list[OutcomeMessage] = field(default_factory=list)
 
 
 def compare_groups(a: int, b: int, c: int, d: int, alpha: float) -> PairStatistics:
@@ -132,7 +133,7 @@ def crude_statistics(
         A table with one row per topic id (every outcome column but label and the
         adjusted odds ratio columns) and messages about undefined statistics.
     """
-    messages: list[str] = []
+    messages: list[OutcomeMessage] = []
     n_customers = len(population)
     n_churned = int(population[S.CHURNED].sum())
 
@@ -200,31 +201,24 @@ def _undefined_messages(
     n_customers: int,
     n_churned: int,
     population: pd.DataFrame,
-) -> list[str]:
+) -> list[OutcomeMessage]:
     messages = []
     if n_churned == 0:
-        messages.append("no customer churned, so lift and odds ratios are left empty")
+        messages.append(OutcomeMessage.of("no_churn"))
     elif n_churned == n_customers:
-        messages.append("every customer churned, so lift and odds ratios are left empty")
+        messages.append(OutcomeMessage.of("all_churned"))
 
     no_baseline = table.index[table["baseline_customers"] == 0].tolist()
     if no_baseline:
-        messages.append(
-            f"topic(s) {no_baseline}: every customer has this line, so there is no baseline "
-            f"and the comparison statistics are left empty"
-        )
+        messages.append(OutcomeMessage.of("no_baseline", topics=no_baseline))
 
     corrected = [topic for topic, pair in zip(table.index, pairs) if pair.zero_cell_corrected]
     if corrected:
-        messages.append(
-            f"topic(s) {corrected}: a 2x2 cell is zero, so the odds ratio and its CI use the "
-            f"Haldane–Anscombe correction (0.5 added to every cell)"
-        )
+        messages.append(OutcomeMessage.of("zero_cell_corrected", topics=corrected))
 
     missing_value = int(population[S.VALUE].isna().sum())
     if 0 < missing_value < n_customers:
         messages.append(
-            f"value is missing for {missing_value} of {n_customers} customers; "
-            f"revenue_at_risk and excess_loss use the known values only"
+            OutcomeMessage.of("value_partly_missing", missing=missing_value, customers=n_customers)
         )
     return messages

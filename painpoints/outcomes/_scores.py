@@ -11,6 +11,7 @@ from scipy import stats
 
 from painpoints import schema as S
 from painpoints.outcomes._adjusted import line_order
+from painpoints.outcomes._messages import OutcomeMessage
 
 ScoreKind = Literal["nps", "csat"]
 SCORE_KINDS: Final[tuple[str, ...]] = get_args(ScoreKind)
@@ -59,7 +60,7 @@ class ScoreImpact:
         Score of every respondent.
     respondents : int
         Customers with a score.
-    messages : tuple of str
+    messages : tuple of OutcomeMessage
     """
 
     table: pd.DataFrame
@@ -67,7 +68,7 @@ class ScoreImpact:
     score_col: str
     overall_score: float
     respondents: int
-    messages: tuple[str, ...]
+    messages: tuple[OutcomeMessage, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of `table`."""
@@ -134,10 +135,10 @@ def score_impact(
             f"the column"
         )
 
-    messages: list[str] = []
+    messages: list[OutcomeMessage] = []
     known = answers.notna()
     if not known.all():
-        messages.append(f"scores: {int((~known).sum())} customers without a score are left out")
+        messages.append(OutcomeMessage.of("scores_missing", count=int((~known).sum())))
     scored = pd.Series(answers[known].to_numpy(dtype="float64"), index=population.loc[known, S.CUSTOMER_ID])
     overall = summary_score(scored, kind)
 

@@ -22,6 +22,7 @@ from lifelines.statistics import logrank_test, proportional_hazard_test
 
 from painpoints import schema as S
 from painpoints.outcomes._adjusted import covariate_design, line_order
+from painpoints.outcomes._messages import OutcomeMessage
 
 DURATION: Final = "duration"
 GROUP_WITH: Final = "with_topic"
@@ -75,7 +76,7 @@ class SurvivalResult:
         Covariates of every Cox model.
     n_customers : int
         Customers with a known duration that the models used.
-    messages : tuple of str
+    messages : tuple of OutcomeMessage
         Notes on left-out customers and on statistics left empty.
     """
 
@@ -84,7 +85,7 @@ class SurvivalResult:
     duration_col: str
     covariates: tuple[str, ...]
     n_customers: int
-    messages: tuple[str, ...]
+    messages: tuple[OutcomeMessage, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of `table`."""
@@ -124,7 +125,7 @@ def survival_by_topic(
     ValueError
         If a duration is not a number or is negative.
     """
-    messages: list[str] = []
+    messages: list[OutcomeMessage] = []
     durations = pd.to_numeric(population[duration_col], errors="coerce")
     invalid = population[duration_col][durations.isna() & population[duration_col].notna()]
     if len(invalid):
@@ -140,10 +141,7 @@ def survival_by_topic(
 
     known = durations.notna() & population[list(covariates)].notna().all(axis=1)
     if not known.all():
-        messages.append(
-            f"survival: {int((~known).sum())} customers with a missing duration or covariate "
-            f"are left out"
-        )
+        messages.append(OutcomeMessage.of("survival_missing", count=int((~known).sum())))
     frame = pd.DataFrame(
         {
             S.CUSTOMER_ID: population[S.CUSTOMER_ID],
@@ -192,7 +190,7 @@ def _compare_line(
     design: pd.DataFrame | None,
     alpha: float,
     topic: int,
-    messages: list[str],
+    messages: list[OutcomeMessage],
 ) -> tuple[dict, pd.DataFrame]:
     with_topic = frame[has_topic]
     without_topic = frame[~has_topic]
@@ -221,10 +219,10 @@ def _compare_line(
             curves.append(_curve_frame(fitter, topic, group))
 
     if with_topic.empty or without_topic.empty:
-        messages.append(f"survival: topic {topic} has no customers on one side; left empty")
+        messages.append(OutcomeMessage.of("survival_one_side_empty", topic=topic))
         return row, pd.concat(curves, ignore_index=True)
     if not with_topic[S.CHURNED].any() and not without_topic[S.CHURNED].any():
-        messages.append(f"survival: no customer churned, so topic {topic} is left empty")
+        messages.append(OutcomeMessage.of("survival_no_churn", topic=topic))
         return row, pd.concat(curves, ignore_index=True)
 
     row["logrank_p_value"] = float(
@@ -237,9 +235,7 @@ def _compare_line(
     )
 
     if not with_topic[S.CHURNED].any():
-        messages.append(
-            f"survival: nobody with topic {topic} churned, so its hazard ratio is left empty"
-        )
+        messages.append(OutcomeMessage.of("survival_no_churn_with_topic", topic=topic))
         return row, pd.concat(curves, ignore_index=True)
     row.update(_cox_line(frame, has_topic, design, alpha, topic, messages))
     return row, pd.concat(curves, ignore_index=True)
@@ -251,7 +247,7 @@ def _cox_line(
     design: pd.DataFrame | None,
     alpha: float,
     topic: int,
-    messages: list[str],
+    messages: list[OutcomeMessage],
 ) -> dict:
     data = frame[[DURATION, S.CHURNED]].copy()
     data[S.CHURNED] = data[S.CHURNED].astype(int)
@@ -271,14 +267,10 @@ def _cox_line(
     except (ConvergenceError, np.linalg.LinAlgError) as error:
         # lifelines appends tips and a URL to the reason, so only its first sentence is kept.
         reason = str(error).strip().split(". ")[0] or type(error).__name__
-        messages.append(f"survival: the Cox model of topic {topic} failed ({reason}); left empty")
+        messages.append(OutcomeMessage.of("survival_cox_failed", topic=topic, reason=reason))
         return {}
     if any(issubclass(warning.category, ConvergenceWarning) for warning in caught):
-        messages.append(
-            f"survival: the Cox model of topic {topic} did not converge cleanly (often "
-            f"separation: the topic or a covariate predicts churn timing perfectly); "
-            f"its hazard ratio may be unreliable"
-        )
+        messages.append(OutcomeMessage.of("survival_cox_not_converged", topic=topic))
 
     summary = fitter.summary.loc[_INDICATOR]
     level = round(100 * (1 - alpha))

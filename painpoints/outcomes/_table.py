@@ -20,6 +20,7 @@ from painpoints.outcomes._inputs import (
     validate_memberships,
     validate_options,
 )
+from painpoints.outcomes._messages import OutcomeMessage
 from painpoints.outcomes._population import (
     POPULATION_CUSTOMERS_FILE,
     PopulationSource,
@@ -53,8 +54,9 @@ class OutcomeTable:
     population : {"feedback", "customers_file"}
         Who the baseline is: customers with feedback rows, or every customer of the
         customers frame including those without feedback.
-    messages : tuple of str
+    messages : tuple of OutcomeMessage
         Notes on left-out customers and on statistics left empty.
+        ``message.text(language)`` returns a note in Chinese or English.
     """
 
     table: pd.DataFrame
@@ -63,7 +65,7 @@ class OutcomeTable:
     overall_rate: float
     unit: Literal["customer", "row"]
     population: PopulationSource
-    messages: tuple[str, ...]
+    messages: tuple[OutcomeMessage, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of `table`."""
@@ -193,17 +195,13 @@ def topic_outcomes(
     for column, conflicts in population.covariate_conflicts.items():
         if conflicts:
             messages.append(
-                f"covariate {column!r} differs between the rows of {conflicts} customers; "
-                f"the first non-missing value in input order is used"
+                OutcomeMessage.of("covariate_conflict", column=column, customers=conflicts)
             )
     lines = memberships_of(documents, memberships)
     in_population = lines[S.CUSTOMER_ID].isin(frame[S.CUSTOMER_ID])
     outside = lines.loc[~in_population, S.CUSTOMER_ID].nunique()
     if outside and population.source == POPULATION_CUSTOMERS_FILE:
-        messages.append(
-            f"{outside} customers with feedback are not in the customers file (or have an unknown "
-            f"outcome there) and are left out"
-        )
+        messages.append(OutcomeMessage.of("not_in_customers_file", count=outside))
     lines = lines[in_population]
 
     crude = crude_statistics(
@@ -231,7 +229,7 @@ def topic_outcomes(
         len(messages),
     )
     for message in messages:
-        logger.info("outcomes: %s", message)
+        logger.info("outcomes: %s", message.text("en"))
 
     return OutcomeTable(
         table=table,
@@ -246,23 +244,18 @@ def topic_outcomes(
 
 def _population_messages(
     source: PopulationSource, unknown_outcome: int, without_feedback: int, unit: str
-) -> list[str]:
+) -> list[OutcomeMessage]:
     messages = []
     if source == POPULATION_CUSTOMERS_FILE:
         messages.append(
-            f"population: the customers file, including {without_feedback} customers without "
-            f"feedback, who count in every line's baseline"
+            OutcomeMessage.of("population_customers_file", without_feedback=without_feedback)
         )
     else:
-        messages.append("population: customers with at least one non-rejected feedback row")
+        messages.append(OutcomeMessage.of("population_feedback"))
     if unknown_outcome:
-        messages.append(
-            f"customers left out because their churn outcome is unknown: {unknown_outcome}"
-        )
+        messages.append(OutcomeMessage.of("unknown_outcome", count=unknown_outcome))
     if unit == "row":
-        messages.append(
-            "unit: the documents had no customer column, so each row counts as one customer"
-        )
+        messages.append(OutcomeMessage.of("unit_row"))
     return messages
 
 

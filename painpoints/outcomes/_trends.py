@@ -13,6 +13,7 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from painpoints import schema as S
 from painpoints.outcomes._inputs import STATUS_REJECTED, customer_ids
+from painpoints.outcomes._messages import OutcomeMessage
 from painpoints.outcomes._population import memberships_of
 
 Period = Literal["week", "month"]
@@ -83,14 +84,14 @@ class TopicTrends:
         below alpha and at least EMERGING_MIN_HISTORY earlier periods exist.
     period : {"week", "month"}
     latest_period : pandas.Timestamp or None
-    messages : tuple of str
+    messages : tuple of OutcomeMessage
     """
 
     table: pd.DataFrame
     emerging: pd.DataFrame
     period: Period
     latest_period: pd.Timestamp | None
-    messages: tuple[str, ...]
+    messages: tuple[OutcomeMessage, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """Return a copy of `table`."""
@@ -142,13 +143,13 @@ def topic_trends(
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
-    messages: list[str] = []
+    messages: list[OutcomeMessage] = []
     documents = documents.reset_index(drop=True)
     usable = documents[documents[S.STATUS] != STATUS_REJECTED]
     dates = pd.to_datetime(usable[S.DATE], errors="coerce")
     undated = int(dates.isna().sum())
     if undated:
-        messages.append(f"trends: {undated} rows without a date are left out")
+        messages.append(OutcomeMessage.of("trends_undated", count=undated))
     usable = usable[dates.notna()]
     dates = dates[dates.notna()]
     starts = dates.dt.to_period(_PANDAS_FREQUENCY[period]).dt.start_time
@@ -192,7 +193,7 @@ def _emerging(
     latest: pd.Timestamp | None,
     labels: dict[int, str],
     alpha: float,
-    messages: list[str],
+    messages: list[OutcomeMessage],
 ) -> pd.DataFrame:
     if latest is None or table.empty:
         return pd.DataFrame(columns=list(EMERGING_COLUMNS))
@@ -202,8 +203,9 @@ def _emerging(
     history_total = int(history_periods["period_customers"].sum())
     if len(history_periods) < EMERGING_MIN_HISTORY:
         messages.append(
-            f"trends: {len(history_periods)} period(s) before the latest one, fewer than "
-            f"{EMERGING_MIN_HISTORY}, so no topic is flagged as emerging"
+            OutcomeMessage.of(
+                "trends_short_history", periods=len(history_periods), minimum=EMERGING_MIN_HISTORY
+            )
         )
 
     rows = []
