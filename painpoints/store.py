@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -97,30 +98,36 @@ def _duck_type(connection: duckdb.DuckDBPyConnection, column: str) -> str:
     return connection.execute(f'SELECT typeof("{column}") FROM staged_frame LIMIT 1').fetchone()[0]
 
 
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed at the end, rolled back on any error."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def save_run(result: RunResult, path: str | Path) -> str:
     """Write a run to the store in one transaction and return its id."""
     connection = connect(path)
     try:
-        connection.execute("BEGIN TRANSACTION")
-        connection.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?)",
-            [result.run_id, pd.Timestamp(result.info["created_at"]).tz_convert(None), result.info["input_path"],
-             json.dumps(result.info, ensure_ascii=False, default=str)],
-        )
-        _insert(connection, "documents", result.documents, result.run_id)
-        _insert(connection, "topics", result.topics, result.run_id)
-        outcomes = result.outcomes.to_frame() if result.outcomes is not None else pd.DataFrame(
-            columns=list(S.OUTCOME_COLUMNS))
-        if len(outcomes):
-            _insert(connection, "topic_outcomes", outcomes, result.run_id)
-        if result.analysis is not None:
-            for table, frame in result.analysis.tables().items():
-                if table in ANALYSIS_TABLES and len(frame):
-                    _insert(connection, table, frame, result.run_id)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        with _transaction(connection):
+            connection.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?)",
+                [result.run_id, pd.Timestamp(result.info["created_at"]).tz_convert(None), result.info["input_path"],
+                 json.dumps(result.info, ensure_ascii=False, default=str)],
+            )
+            _insert(connection, "documents", result.documents, result.run_id)
+            _insert(connection, "topics", result.topics, result.run_id)
+            if result.outcomes is not None and len(result.outcomes.table):
+                _insert(connection, "topic_outcomes", result.outcomes.to_frame(), result.run_id)
+            if result.analysis is not None:
+                for table, frame in result.analysis.tables().items():
+                    if table in ANALYSIS_TABLES and len(frame):
+                        _insert(connection, table, frame, result.run_id)
     finally:
         connection.close()
     logger.info("saved run %s to %s", result.run_id, path)
@@ -180,13 +187,11 @@ def delete_run(path: str | Path, run_id: str) -> None:
     """Remove a run and its rows from every table."""
     connection = connect(path)
     try:
-        connection.execute("BEGIN TRANSACTION")
-        for table in (*TABLES, *ANALYSIS_TABLES, *EDIT_TABLES):
-            if connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                                  [table]).fetchone()[0]:
-                connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-        connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
-        connection.execute("COMMIT")
+        with _transaction(connection):
+            for table in (*TABLES, *ANALYSIS_TABLES, *EDIT_TABLES):
+                if _has_table(connection, table):
+                    connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
     finally:
         connection.close()
 
@@ -233,13 +238,8 @@ def record_edit(path: str | Path, run_id: str, edit: TopicEdit) -> int:
     try:
         _require_run(connection, path, run_id)
         _create_edit_tables(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(connection):
             (number,) = _insert_edits(connection, run_id, [edit])
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     finally:
         connection.close()
     logger.info("recorded edit %d (%s) of run %s", number, edit.action, run_id)
@@ -279,15 +279,10 @@ def save_codebook(path: str | Path, run_id: str, codebook: Codebook) -> None:
     try:
         _require_run(connection, path, run_id)
         _create_edit_tables(connection)
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(connection):
             connection.execute("DELETE FROM codebooks WHERE run_id = ?", [run_id])
             connection.execute("INSERT INTO codebooks VALUES (?, ?, ?)",
                                [run_id, codebook.model_id, codebook.to_json()])
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     finally:
         connection.close()
     logger.info("saved a codebook of %d topics for run %s", len(codebook.topics), run_id)
@@ -358,8 +353,7 @@ def save_edited_run(
             info["topics"]["count"] = int((topics[S.TOPIC_ID].astype("int64") >= 0).sum())
         info["edited_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-        connection.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(connection):
             for table in TABLES:
                 if _has_table(connection, table):
                     connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -370,10 +364,6 @@ def save_edited_run(
             connection.execute("UPDATE runs SET info = ? WHERE run_id = ?",
                                [json.dumps(info, ensure_ascii=False, default=str), run_id])
             _insert_edits(connection, run_id, edits)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
     finally:
         connection.close()
     logger.info("saved the edited run %s to %s", run_id, path)
