@@ -10,7 +10,6 @@ from scipy import stats
 from painpoints import schema as S
 from painpoints.outcomes import ScoreImpact, analyse_outcomes, score_impact, summary_score
 from painpoints.outcomes._scores import SCORE_COLUMNS
-from tests.conftest import outcome_note
 
 LABELS = {0: "delivery", 1: "price"}
 
