@@ -113,6 +113,60 @@ def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: di
     return pd.DataFrame(records, columns=list(S.TOPIC_COLUMNS))
 
 
+def _check_named_columns(settings: AnalysisSettings, feedback, customers: pd.DataFrame | None) -> None:
+    """Raise InputDataError for a covariate or outcome column in neither input file."""
+    def present(column: str) -> bool:
+        return column in feedback.documents.columns or (customers is not None and column in customers.columns)
+
+    for covariate in settings.covariates:
+        if not present(covariate):
+            raise InputDataError("ingest.covariate_not_found", column=covariate, path=feedback.info.path)
+    outcome_options = (("--duration-col", settings.duration_col), ("--start-col", settings.start_col),
+                       ("--end-col", settings.end_col), ("--score-col", settings.score_col),
+                       *(("--segments", column) for column in settings.segment_cols))
+    for option, column in outcome_options:
+        if column and not present(column):
+            raise InputDataError("outcomes.column_not_found", option=option, column=column, path=feedback.info.path)
+
+
+def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
+              backend_name, embedder, texts_embedded, cached, topic_result, analysis, timings) -> dict:
+    """Build the content of run.json."""
+    outcome_table = analysis.outcomes if analysis is not None else None
+    counts = documents[S.STATUS].value_counts().reindex(list(S.STATUSES), fill_value=0)
+    info = {
+        "run_id": run_id,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input_path": str(Path(feedback_path).resolve()),
+        "input": {"format": feedback.info.file_format, "encoding": feedback.info.encoding,
+                  "delimiter": feedback.info.delimiter, "sheet": feedback.info.sheet},
+        "customers_path": str(Path(customers_path).resolve()) if customers_path else None,
+        "column_mapping": vars(feedback.mapping),
+        "customers_column_mapping": vars(customers_mapping) if customers_mapping else None,
+        "rows": int(len(documents)),
+        "rows_by_status": {status: int(count) for status, count in counts.items()},
+        "rows_by_reason": {str(reason): int(count) for reason, count in
+                           documents.loc[documents[S.REASON] != "", S.REASON].value_counts().items()},
+        "settings": settings.to_dict(),
+        "seed": settings.seed,
+        "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,
+                      "texts_embedded": texts_embedded, "from_cache": cached},
+        "topics": {"count": int(len(topic_result.topic_info)), "min_topic_size": topic_result.min_topic_size,
+                   "outlier_share_before_reduction": topic_result.outlier_share_before,
+                   "outlier_share_after_reduction": topic_result.outlier_share_after,
+                   "note": topic_result.note},
+        "outcomes": None if outcome_table is None else {
+            "unit": outcome_table.unit, "population": outcome_table.population,
+            "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
+            "overall_rate": outcome_table.overall_rate,
+            "messages": [message.to_dict() for message in analysis.messages],
+            "analyses": sorted(analysis.tables())},
+        "package_versions": package_versions(),
+        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in timings.items()},
+    }
+    return info
+
+
 def run_analysis(
     feedback_path: str | Path,
     settings: AnalysisSettings = AnalysisSettings(),
@@ -160,15 +214,7 @@ def run_analysis(
     customers = customers_mapping = customers_info = None
     if customers_path is not None:
         customers, customers_mapping, customers_info = load_customers(customers_path, settings, extra_columns)
-    for covariate in settings.covariates:
-        if covariate not in feedback.documents.columns and (customers is None or covariate not in customers.columns):
-            raise InputDataError("ingest.covariate_not_found", column=covariate, path=feedback.info.path)
-    outcome_options = (("--duration-col", settings.duration_col), ("--start-col", settings.start_col),
-                       ("--end-col", settings.end_col), ("--score-col", settings.score_col),
-                       *(("--segments", column) for column in settings.segment_cols))
-    for option, column in outcome_options:
-        if column and column not in feedback.documents.columns and (customers is None or column not in customers.columns):
-            raise InputDataError("outcomes.column_not_found", option=option, column=column, path=feedback.info.path)
+    _check_named_columns(settings, feedback, customers)
     timings["read"] = time.perf_counter() - started
     report("read", 1, 1)
 
@@ -242,37 +288,8 @@ def run_analysis(
 
     run_id = _new_run_id()
     topics_table = _topics_table(documents, topic_result, labels)
-    counts = documents[S.STATUS].value_counts().reindex(list(S.STATUSES), fill_value=0)
-    info = {
-        "run_id": run_id,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input_path": str(Path(feedback_path).resolve()),
-        "input": {"format": feedback.info.file_format, "encoding": feedback.info.encoding,
-                  "delimiter": feedback.info.delimiter, "sheet": feedback.info.sheet},
-        "customers_path": str(Path(customers_path).resolve()) if customers_path else None,
-        "column_mapping": vars(feedback.mapping),
-        "customers_column_mapping": vars(customers_mapping) if customers_mapping else None,
-        "rows": int(len(documents)),
-        "rows_by_status": {status: int(count) for status, count in counts.items()},
-        "rows_by_reason": {str(reason): int(count) for reason, count in
-                           documents.loc[documents[S.REASON] != "", S.REASON].value_counts().items()},
-        "settings": settings.to_dict(),
-        "seed": settings.seed,
-        "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,
-                      "texts_embedded": len(texts), "from_cache": cached},
-        "topics": {"count": int(len(topic_result.topic_info)), "min_topic_size": topic_result.min_topic_size,
-                   "outlier_share_before_reduction": topic_result.outlier_share_before,
-                   "outlier_share_after_reduction": topic_result.outlier_share_after,
-                   "note": topic_result.note},
-        "outcomes": None if outcome_table is None else {
-            "unit": outcome_table.unit, "population": outcome_table.population,
-            "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
-            "overall_rate": outcome_table.overall_rate,
-            "messages": [message.to_dict() for message in analysis.messages],
-            "analyses": sorted(analysis.tables())},
-        "package_versions": package_versions(),
-        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in timings.items()},
-    }
+    info = _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
+                     backend_name, embedder, len(texts), cached, topic_result, analysis, timings)
     logger.info("run %s: %s", run_id, info["rows_by_status"])
     return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info,
                      skipped, analysis=analysis)
