@@ -52,6 +52,12 @@ def outcome_note(messages, name: str):
 
 
 @pytest.fixture(autouse=True)
+def _private_home(tmp_path, monkeypatch):
+    """Keep the default run store and embedding cache of every test under tmp_path."""
+    monkeypatch.setenv("PAINPOINTS_HOME", str(tmp_path / "painpoints-home"))
+
+
+@pytest.fixture(autouse=True)
 def _english_messages():
     """Tests read messages in English unless they switch on purpose."""
     set_language("en")
