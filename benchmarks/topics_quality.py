@@ -5,7 +5,7 @@ Runs, in one process on the same embeddings:
 - ``painpoints``: :func:`painpoints.topics.fit_topics` with its defaults;
 - ``bertopic-default``: ``BERTopic()`` as a new user writes it, fitted on the embeddings;
 - ``bertopic-reduced``: the same followed by ``reduce_outliers(strategy="embeddings")``;
-- ``kmeans-true-k``: scikit-learn KMeans told the true number of classes.
+- ``kmeans-true-k``: scikit-learn KMeans given the true number of classes.
 
 and reports NMI and ARI against the labels (outliers count as one more cluster), the
 topic count, the outlier share and the wall time of each.

@@ -163,7 +163,7 @@ def clean_documents(documents: pd.DataFrame, redact: bool = True, simplify: bool
         Output of ingest with a ``raw_text`` column, and optionally ``status`` and
         ``reason`` columns in which ingest marked ``rejected`` rows.
     redact : bool
-        Replace personal data with placeholders before anything else sees the text.
+        Replace personal data with placeholders before any later stage reads the text.
     simplify : bool
         Convert traditional Chinese characters to simplified ones (OpenCC ``t2s``).
 

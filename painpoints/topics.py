@@ -76,7 +76,7 @@ class TopicResult:
 def auto_min_topic_size(n_docs: int) -> int:
     """Return the minimum topic size used when none is given: n/150, kept within 5 … 100."""
     # NOTE: on 2,500 long Chinese product reviews (shop5) this size lets HDBSCAN merge
-    # five categories into 3 topics (NMI 0.46, KMeans told k=5 0.50); docs/benchmarks.md.
+    # five categories into 3 topics (NMI 0.46, against 0.50 for KMeans given k=5); docs/benchmarks.md.
     return int(min(100, max(5, round(n_docs / 150))))
 
 
@@ -151,9 +151,9 @@ def _typical_examples(texts: np.ndarray, doc_embeddings: np.ndarray, members: np
 def _label_words(keywords: list[str], member_tokens: list[set[str]]) -> list[str]:
     """Order keywords by the share of the topic's texts that contain them.
 
-    c-TF-IDF ranks words that are distinctive for a topic, which can be rare ones
-    (a city name, 好像); a label reads better from the distinctive words most of
-    the topic's texts use. Ties keep the c-TF-IDF order.
+    c-TF-IDF ranks words that are distinctive for a topic, and those can be rare
+    ones (a city name, 好像). A label reads better from the distinctive words that
+    most of the topic's texts use. Ties keep the c-TF-IDF order.
     """
     coverage = {word: sum(word in tokens for tokens in member_tokens) for word in keywords}
     return sorted(keywords, key=lambda word: -coverage[word])

@@ -36,7 +36,9 @@ def test_sample_raising_topics_rank_above_neutral(sample_run):
     raising = stable[stable["theme"].isin(["logistics_delay", "refund_delay"])]["lift"]
     neutral = stable[stable["theme"].isin(NEUTRAL_THEMES)]["lift"]
     lowering = stable[stable["theme"].isin(LOWERING_THEMES)]["lift"]
-    assert len(raising) and len(neutral) and len(lowering)
+    assert len(raising)
+    assert len(neutral)
+    assert len(lowering)
     assert raising.min() > neutral[stable["theme"] == "app_login"].max()
     assert (lowering < 1).all()
 
