@@ -293,9 +293,9 @@ def fit_guided_topics(
 
     text_array = np.asarray(texts, dtype=object)
     n_docs = len(text_array)
-    # Texts that contain a seed's terms join it and give it a centroid in the texts'
-    # own region of the embedding space: a few keywords embedded alone land far from
-    # whole sentences (with e5, 物流配送 took 6 of the sample's ~220 courier customers).
+    # Texts that contain a seed's terms join it, and their mean becomes its centroid.
+    # A few keywords embedded alone land far from whole sentences: with e5 and term
+    # centroids only, 物流配送 took 6 of the sample's 221 logistics customers.
     lexical = match_seed_terms(list(text_array), seeds)
     for index in range(len(seeds)):
         members = lexical == index

@@ -161,7 +161,7 @@ def _cluster_centroids(centroids: np.ndarray, n_themes: int) -> np.ndarray:
     Embeddings such as e5's share a large common direction, so every pair of topic
     centroids has a high cosine similarity. Asked for 6 themes over the bundled sample's
     32 e5 topics, average linkage on cosine distance gave themes of 14, 10, 5, 1, 1 and
-    1 topics; Ward linkage on the centred, re-normalised centroids gave 8, 8, 7, 5, 2
+    1 topics. Ward linkage on the centred, re-normalised centroids gave 8, 8, 7, 5, 2
     and 2, grouped by subject (login, delivery, refunds, invoices, customer service).
     """
     if n_themes == 1 or centroids.shape[0] == 1:
