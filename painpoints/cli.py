@@ -104,6 +104,20 @@ def _print_rows(output: Console, result, out_dir: Path) -> None:
                         examples=examples), style="yellow")
 
 
+def _print_sentiment(output: Console, info: dict) -> None:
+    sentiment = info.get("sentiment") or {}
+    if not sentiment:
+        return
+    output.print(tr("cli.sentiment_rows", method=sentiment["method"], **sentiment["rows_by_label"]))
+    if "cv_balanced_accuracy" in sentiment:
+        output.print(tr("cli.sentiment_fitted", column=sentiment["label_column"], rows=sentiment["labelled_rows"],
+                        accuracy=sentiment["cv_balanced_accuracy"], folds=sentiment["folds"]))
+    candidates = sentiment.get("label_column_candidates") or []
+    if candidates:
+        output.print(tr("cli.sentiment_label_hint", columns=", ".join(candidates), column=candidates[0]),
+                     style="yellow")
+
+
 def _print_topics(output: Console, info: dict) -> None:
     topics = info["topics"]
     if topics["note"]:
@@ -158,6 +172,7 @@ def _print_summary(result, out_dir: Path, store: Path) -> None:
     output = Console() if console.is_terminal else Console(width=140)
     _print_rows(output, result, out_dir)
     _print_topics(output, result.info)
+    _print_sentiment(output, result.info)
 
     if result.outcomes is None:
         output.print(tr("cli.no_outcome"), style="yellow")
@@ -213,9 +228,13 @@ def analyze(
     embedding: str = typer.Option("auto", "--embedding", help=tr("cli.opt_embedding")),
     seed: int = typer.Option(42, "--seed", help=tr("cli.opt_seed")),
     min_topic_size: Optional[int] = typer.Option(None, "--min-topic-size", help=tr("cli.opt_min_topic_size")),
+    seed_topics: Optional[Path] = typer.Option(None, "--seed-topics", help=tr("cli.opt_seed_topics")),
     no_redact: bool = typer.Option(False, "--no-redact", help=tr("cli.opt_no_redact")),
     t2s: bool = typer.Option(False, "--t2s", help=tr("cli.opt_t2s")),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=tr("cli.opt_sheet")),
+    sentiment: str = typer.Option("auto", "--sentiment", help=tr("cli.opt_sentiment")),
+    sentiment_label_col: Optional[str] = typer.Option(None, "--sentiment-label-col",
+                                                      help=tr("cli.opt_sentiment_label_col")),
     out: Optional[Path] = typer.Option(None, "--out", help=tr("cli.opt_out")),
     store: Optional[Path] = StoreOption,
     lang_ui: Optional[str] = LangUiOption,
@@ -239,9 +258,12 @@ def analyze(
             embedding=embedding,
             seed=seed,
             min_topic_size=min_topic_size,
+            seed_topics=seed_topics,
             redact_pii=not no_redact,
             traditional_to_simplified=t2s,
             sheet=sheet,
+            sentiment=sentiment,
+            sentiment_label_col=sentiment_label_col,
         )
     except PainpointsError as error:
         console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")

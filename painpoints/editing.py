@@ -37,6 +37,7 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.clean import text_hash
 from painpoints.embed import Embedder
+from painpoints.outcomes._sentiment import TOPIC_SENTIMENT_COLUMNS, topic_sentiment
 from painpoints.settings import DEFAULT_SEED
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def _split_list(value: object, separator: str) -> list[str]:
 
 
 def recount_topics(topics: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
-    """Recount ``rows``, ``customers`` and ``share`` of every topic from the documents.
+    """Recount ``rows``, ``customers``, ``share``, ``mean_sentiment`` and ``share_negative`` of every topic.
 
     Topics come back ordered by id with -1 (unclustered) last, as the pipeline writes
     them. A topic whose rows were all moved away stays, with 0 rows.
@@ -131,6 +132,9 @@ def recount_topics(topics: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFram
     topics["rows"] = [int(rows.get(topic, 0)) for topic in topics[S.TOPIC_ID]]
     topics["customers"] = [int(customers.get(topic, 0)) for topic in topics[S.TOPIC_ID]]
     topics["share"] = topics["rows"] / total
+    sentiment = topic_sentiment(clustered, clustered_ids)
+    for column in TOPIC_SENTIMENT_COLUMNS:
+        topics[column] = [float(sentiment[column].get(topic, np.nan)) for topic in topics[S.TOPIC_ID]]
     order = sorted(range(len(topics)), key=lambda index: (topics[S.TOPIC_ID].iat[index] == S.UNCLUSTERED,
                                                           topics[S.TOPIC_ID].iat[index]))
     return topics.iloc[order].reset_index(drop=True)
@@ -450,6 +454,7 @@ def split_topic(
         label_words = _label_words(keywords, [set(tokenizer(texts[index])) for index in indices])
         new_rows.append({S.TOPIC_ID: new_ids[part], "label": _make_label(label_words, examples, new_ids[part]),
                          "keywords": KEYWORD_SEPARATOR.join(keywords), "rows": 0, "customers": 0, "share": 0.0,
+                         "mean_sentiment": np.nan, "share_negative": np.nan,
                          "examples": EXAMPLE_SEPARATOR.join(examples)})
 
     documents = documents.copy()

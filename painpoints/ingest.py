@@ -53,6 +53,7 @@ from painpoints.readers import (
     decode_bytes,
     read_table,
 )
+from painpoints.sentiment import label_column_candidates
 from painpoints.settings import AnalysisSettings, ColumnMapping
 
 __all__ = [
@@ -87,6 +88,9 @@ class Feedback:
         False when each row stands for its own customer.
     rejections : pandas.DataFrame
         ``REJECTION_COLUMNS``: the row, the input column, the cell as read and the reason.
+    label_columns : tuple of str
+        Unmapped columns that look like sentiment labels (a rating, 满意/不满意), see
+        :func:`painpoints.sentiment.label_column_candidates`.
     """
 
     documents: pd.DataFrame
@@ -94,6 +98,7 @@ class Feedback:
     info: TableInfo
     has_customer_column: bool
     rejections: pd.DataFrame
+    label_columns: tuple[str, ...] = ()
 
 
 def _reject(documents: pd.DataFrame, rows: pd.Series, column: str, values: pd.Series, reason: str) -> pd.DataFrame:
@@ -186,7 +191,9 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
     if len(table):
         logger.info("rejected %d rows of %s: %s", int(documents[S.STATUS].eq("rejected").sum()), info.path,
                     table[S.REASON].value_counts().to_dict())
-    return Feedback(documents, mapping, info, has_customer_column, table)
+    mapped = [column for column in vars(mapping).values() if column]
+    label_columns = tuple(label_column_candidates(frame, exclude=mapped))
+    return Feedback(documents, mapping, info, has_customer_column, table, label_columns)
 
 
 def load_customers(

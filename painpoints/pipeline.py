@@ -22,9 +22,13 @@ from painpoints import schema as S
 from painpoints.clean import clean_documents, skipped_rows
 from painpoints.embed import EmbeddingCache, Embedder, choose_backend_name, embed_texts, load_embedder
 from painpoints.errors import InputDataError
+from painpoints.guided import fit_guided_topics, read_seed_topics
+from painpoints.hierarchy import topic_hierarchy
 from painpoints.i18n import tr
 from painpoints.ingest import load_customers, load_feedback
 from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
+from painpoints.outcomes._sentiment import topic_sentiment
+from painpoints.sentiment import fit_on_labels, label_values, score_sentiment
 from painpoints.settings import AnalysisSettings, default_cache_dir
 from painpoints.topics import TopicResult, TopicSettings, fit_topics
 
@@ -60,6 +64,9 @@ class RunResult:
     analysis : OutcomeAnalysis or None
         Every outcome analysis: its ``outcomes`` is the same table as `outcomes`, plus
         survival, scores, trends and segments where the settings and data allow.
+    hierarchy : pandas.DataFrame or None
+        ``hierarchy.HIERARCHY_COLUMNS``: the parent theme of every topic >= 0; None
+        when the run found no topic.
     """
 
     run_id: str
@@ -69,6 +76,7 @@ class RunResult:
     info: dict = field(default_factory=dict)
     skipped_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(S.SKIPPED_ROW_COLUMNS)))
     analysis: OutcomeAnalysis | None = None
+    hierarchy: pd.DataFrame | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -91,6 +99,7 @@ def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: di
     rows = clustered.groupby(S.TOPIC_ID).size()
     customers = clustered.groupby(S.TOPIC_ID)[S.CUSTOMER_ID].nunique()
     total = max(len(clustered), 1)
+    sentiment = topic_sentiment(clustered, clustered[S.TOPIC_ID])
     info = topic_result.topic_info.set_index(S.TOPIC_ID) if len(topic_result.topic_info) else None
     records = []
     for topic_id in sorted(labels, key=lambda topic: (topic == S.UNCLUSTERED, topic)):
@@ -108,6 +117,8 @@ def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: di
             "rows": int(rows.get(topic_id, 0)),
             "customers": int(customers.get(topic_id, 0)),
             "share": float(rows.get(topic_id, 0)) / total,
+            "mean_sentiment": float(sentiment["mean_sentiment"].get(topic_id, float("nan"))),
+            "share_negative": float(sentiment["share_negative"].get(topic_id, float("nan"))),
             "examples": " | ".join(examples),
         })
     return pd.DataFrame(records, columns=list(S.TOPIC_COLUMNS))
@@ -127,6 +138,10 @@ def _check_named_columns(settings: AnalysisSettings, feedback, customers: pd.Dat
     for option, column in outcome_options:
         if column and not present(column):
             raise InputDataError("outcomes.column_not_found", option=option, column=column, path=feedback.info.path)
+    # Labels belong to single texts, so only the feedback file can contain them.
+    if settings.sentiment_label_col and settings.sentiment_label_col not in feedback.documents.columns:
+        raise InputDataError("sentiment.label_column_not_found", column=settings.sentiment_label_col,
+                             path=feedback.info.path)
 
 
 def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
@@ -209,12 +224,15 @@ def run_analysis(
         *(column for column in (settings.duration_col, settings.start_col, settings.end_col, settings.score_col)
           if column),
         *settings.segment_cols,
+        *((settings.sentiment_label_col,) if settings.sentiment_label_col else ()),
     ]))
     feedback = load_feedback(feedback_path, settings, extra_columns)
     customers = customers_mapping = customers_info = None
     if customers_path is not None:
         customers, customers_mapping, customers_info = load_customers(customers_path, settings, extra_columns)
     _check_named_columns(settings, feedback, customers)
+    # Read before embedding, so an invalid seed file fails before the slow stages.
+    seeds = read_seed_topics(settings.seed_topics) if settings.seed_topics else None
     timings["read"] = time.perf_counter() - started
     report("read", 1, 1)
 
@@ -246,12 +264,23 @@ def run_analysis(
     timings["embed"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
+    documents, sentiment_info = _add_sentiment(documents, candidates, languages, doc_embeddings, embedder, settings,
+                                               feedback.info.path)
+    timings["sentiment"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
     report("topics", 0, 4)
     steps = iter(range(1, 5))
     topic_settings = TopicSettings(seed=settings.seed, min_topic_size=settings.min_topic_size,
                                    max_outlier_share=settings.max_outlier_share)
-    topic_result = fit_topics(texts, doc_embeddings, topic_settings,
-                              on_stage=lambda step: report("topics", next(steps, 4), 4))
+
+    def on_stage(step: str) -> None:
+        report("topics", next(steps, 4), 4)
+
+    if seeds:
+        topic_result = fit_guided_topics(texts, doc_embeddings, seeds, embedder, topic_settings, on_stage)
+    else:
+        topic_result = fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
     timings["topics"] = time.perf_counter() - mark
     report("topics", 4, 4)
 
@@ -288,11 +317,17 @@ def run_analysis(
 
     run_id = _new_run_id()
     topics_table = _topics_table(documents, topic_result, labels)
+    hierarchy = None
+    if len(topic_result.topic_info):
+        hierarchy = topic_hierarchy(topics_table, topic_result.doc_topics, doc_embeddings)
     info = _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
                      backend_name, embedder, len(texts), cached, topic_result, analysis, timings)
+    info["sentiment"] = sentiment_info
+    if not settings.sentiment_label_col:
+        info["sentiment"]["label_column_candidates"] = list(feedback.label_columns)
     logger.info("run %s: %s", run_id, info["rows_by_status"])
     return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info,
-                     skipped, analysis=analysis)
+                     skipped, analysis=analysis, hierarchy=hierarchy)
 
 
 def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_result: TopicResult) -> pd.DataFrame:
@@ -313,3 +348,41 @@ def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_res
         documents.loc[duplicates, S.TOPIC_ID] = topic_by_row.reindex(originals.to_numpy()).to_numpy()
         documents.loc[duplicates, S.REASON] = "same_text_as_row_" + originals.astype(str)
     return documents
+
+
+def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages: list[str], doc_embeddings,
+                   embedder: Embedder, settings: AnalysisSettings, path) -> tuple[pd.DataFrame, dict]:
+    """Score the embedded texts, copy each score to the duplicates of its text, and describe the method for run.json.
+
+    ``no_content`` and ``rejected`` rows keep a NaN score and an empty label.
+    """
+    texts = candidates[S.TEXT].tolist()
+    info: dict = {"method": settings.sentiment, "label_column": settings.sentiment_label_col}
+    if settings.sentiment_label_col:
+        try:
+            labels = label_values(candidates[settings.sentiment_label_col].tolist())
+            fitted = fit_on_labels(doc_embeddings, labels, random_state=settings.seed)
+        except ValueError as error:
+            raise InputDataError("sentiment.invalid_labels", column=settings.sentiment_label_col, path=path,
+                                 detail=str(error)) from error
+        scores = fitted.score(doc_embeddings)
+        info.update(method="fitted-on-labels", labelled_rows=fitted.labelled_rows, folds=fitted.folds,
+                    cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4))
+    elif texts:
+        # "auto" is "combined" here, because every scored text has an embedding.
+        method = "combined" if settings.sentiment == "auto" else settings.sentiment
+        scores = score_sentiment(texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder)
+        info["method"] = method
+    else:
+        scores = pd.DataFrame({S.SENTIMENT: [], S.SENTIMENT_LABEL: []})
+
+    documents = documents.copy()
+    by_hash = dict(zip(candidates[S.TEXT_HASH], scores[S.SENTIMENT]))
+    label_by_hash = dict(zip(candidates[S.TEXT_HASH], scores[S.SENTIMENT_LABEL]))
+    scored = documents[S.STATUS].isin(["", "duplicate"])
+    documents[S.SENTIMENT] = documents[S.TEXT_HASH].map(by_hash).where(scored).astype(float)
+    documents[S.SENTIMENT_LABEL] = documents[S.TEXT_HASH].map(label_by_hash).where(scored).fillna("").astype(str)
+    counts = documents.loc[scored, S.SENTIMENT_LABEL].value_counts()
+    info["rows_by_label"] = {label: int(counts.get(label, 0)) for label in S.SENTIMENT_LABELS}
+    logger.info("sentiment (%s): %s", info["method"], info["rows_by_label"])
+    return documents, info

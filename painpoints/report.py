@@ -98,6 +98,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
 
     The outcome analyses add survival.csv, survival_curves.csv, scores.csv, trends.csv,
     emerging_topics.csv and segments.csv (and sheets of the same names) when computed.
+    hierarchy.csv (and its sheet) lists the parent theme of each topic when the run
+    found topics.
     CSV files are written by :func:`write_csv`. rejected_rows.csv lists every
     ``rejected`` and ``no_content`` row (``schema.SKIPPED_ROW_COLUMNS``).
 
@@ -115,6 +117,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
         # survival, survival_curves, scores, trends, emerging_topics and segments, where
         # the run computed them (see OutcomeAnalysis.tables).
         tables.update(result.analysis.tables())
+    if result.hierarchy is not None and len(result.hierarchy):
+        tables["hierarchy"] = result.hierarchy
     written: dict[str, Path] = {}
     for name, frame in tables.items():
         path = folder / f"{name}.csv"

@@ -16,6 +16,12 @@ text : str
     Feedback text after cleaning and PII redaction; the only text that is stored.
 language : str
     ``"zh"``, ``"en"`` or ``"other"``, decided per row from its characters.
+sentiment : float
+    Sentiment score in −1 … 1 (:mod:`painpoints.sentiment`), NaN for ``no_content``
+    and ``rejected`` rows. Duplicates get the score of the text they repeat.
+sentiment_label : str
+    ``"negative"``, ``"neutral"`` or ``"positive"`` (one of ``SENTIMENT_LABELS``),
+    ``""`` where ``sentiment`` is NaN.
 status : str
     One of ``STATUSES``.
 reason : str
@@ -44,6 +50,22 @@ value : float
 Customers frame (one row per customer)
 --------------------------------------
 customer_id, churned, value, plus any covariate or duration columns the user names.
+
+Sentiment per topic (topics and outcome tables)
+-----------------------------------------------
+mean_sentiment : float
+    Mean ``sentiment`` of the topic's rows that have a score.
+share_negative : float
+    Share of those rows whose ``sentiment_label`` is ``"negative"``.
+churn_rate_negative : float
+    Outcome table only. Churn rate of the customers with the topic who have at least
+    one negative row in it.
+churn_rate_non_negative : float
+    Outcome table only. Churn rate of the other customers with a scored row in the
+    topic, so that both rates together cover every scored customer of the topic.
+
+The outcome table counts only the rows of customers in its population. All four
+are NaN for a line without scored rows, such as the no-content line.
 """
 
 from __future__ import annotations
@@ -55,6 +77,8 @@ TICKET_ID: Final = "ticket_id"
 CUSTOMER_ID: Final = "customer_id"
 TEXT: Final = "text"
 LANGUAGE: Final = "language"
+SENTIMENT: Final = "sentiment"
+SENTIMENT_LABEL: Final = "sentiment_label"
 STATUS: Final = "status"
 REASON: Final = "reason"
 TOPIC_ID: Final = "topic_id"
@@ -71,6 +95,9 @@ STATUSES: Final[tuple[str, ...]] = get_args(Status)
 Language = Literal["zh", "en", "other"]
 LANGUAGES: Final[tuple[str, ...]] = get_args(Language)
 
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: Final[tuple[str, ...]] = get_args(SentimentLabel)
+
 # Topic -1 is "unclustered" everywhere, as in BERTopic.
 UNCLUSTERED: Final = -1
 # Line of the outcome table for rows with no usable text (emoji, "好", "N/A", blank).
@@ -82,6 +109,8 @@ DOCUMENT_COLUMNS: Final = (
     CUSTOMER_ID,
     TEXT,
     LANGUAGE,
+    SENTIMENT,
+    SENTIMENT_LABEL,
     STATUS,
     REASON,
     TOPIC_ID,
@@ -101,6 +130,8 @@ TOPIC_COLUMNS: Final = (
     "rows",
     "customers",
     "share",
+    "mean_sentiment",
+    "share_negative",
     "examples",
 )
 
@@ -131,4 +162,8 @@ OUTCOME_COLUMNS: Final = (
     "excess_loss",
     "excess_loss_low",
     "excess_loss_high",
+    "mean_sentiment",
+    "share_negative",
+    "churn_rate_negative",
+    "churn_rate_non_negative",
 )

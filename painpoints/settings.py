@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final, Literal, get_args
 
 from painpoints.errors import SettingsError
+from painpoints.sentiment import SENTIMENT_METHODS, SentimentMethod
 
 LanguageOption = Literal["auto", "zh", "en"]
 LANGUAGE_OPTIONS: Final[tuple[str, ...]] = get_args(LanguageOption)
@@ -89,10 +90,19 @@ class AnalysisSettings:
     seed: int = DEFAULT_SEED
     min_topic_size: int | None = None
     max_outlier_share: float = DEFAULT_MAX_OUTLIER_SHARE
+    # seed_topics: seed file of painpoints.guided. Its topics keep their names and
+    # topic ids 0 … n_seeds - 1, and the other texts form discovered topics.
+    seed_topics: Path | None = None
     redact_pii: bool = True
     traditional_to_simplified: bool = False
     sheet: str | None = None
     cache_dir: Path | None = None
+    # sentiment: scoring method of painpoints.sentiment ("auto" is "combined", because
+    # the pipeline always has embeddings). sentiment_label_col: the user's label
+    # column (rating, 满意/不满意 …); when given, a classifier fitted on it replaces
+    # the method.
+    sentiment: SentimentMethod = "auto"
+    sentiment_label_col: str | None = None
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGE_OPTIONS:
@@ -127,6 +137,13 @@ class AnalysisSettings:
                 value=self.max_outlier_share,
                 rule="0 … 1",
             )
+        if self.sentiment not in SENTIMENT_METHODS:
+            raise SettingsError(
+                "settings.invalid_choice",
+                option="--sentiment",
+                value=self.sentiment,
+                choices=", ".join(SENTIMENT_METHODS),
+            )
 
     def to_dict(self) -> dict:
         """Return the settings as JSON-ready values."""
@@ -134,4 +151,5 @@ class AnalysisSettings:
         values["covariates"] = list(self.covariates)
         values["segment_cols"] = list(self.segment_cols)
         values["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
+        values["seed_topics"] = str(self.seed_topics) if self.seed_topics else None
         return values

@@ -52,13 +52,19 @@ def build_run() -> tuple[pd.DataFrame, pd.DataFrame]:
     documents[S.TOPIC_ID] = documents[S.TOPIC_ID].astype("Int64")
     documents[S.DATE] = pd.NaT
     documents[S.VALUE] = np.nan
+    # Every third content row is negative, the others neutral; the no-content row has no score.
+    scored = documents[S.STATUS] != "no_content"
+    documents[S.SENTIMENT] = np.where(scored, np.where(documents[S.ROW_NUMBER] % 3 == 0, -0.5, 0.0), np.nan)
+    documents[S.SENTIMENT_LABEL] = np.where(scored, np.where(documents[S.ROW_NUMBER] % 3 == 0, "negative",
+                                                                 "neutral"), "")
     documents = documents[list(S.DOCUMENT_COLUMNS)]
     skeleton = pd.DataFrame([
         {S.TOPIC_ID: topic_id, "label": theme, "keywords": f"{theme}, word{topic_id}, shared",
-         "rows": 0, "customers": 0, "share": 0.0, "examples": " | ".join(THEMES_ZH[theme][:3])}
+         "rows": 0, "customers": 0, "share": 0.0, "mean_sentiment": np.nan, "share_negative": np.nan,
+         "examples": " | ".join(THEMES_ZH[theme][:3])}
         for theme, topic_id in THEME_IDS.items()
     ] + [{S.TOPIC_ID: S.UNCLUSTERED, "label": "Unclustered", "keywords": "", "rows": 0, "customers": 0,
-          "share": 0.0, "examples": "价格还行吧"}])
+          "share": 0.0, "mean_sentiment": np.nan, "share_negative": np.nan, "examples": "价格还行吧"}])
     return documents, recount_topics(skeleton, documents)
 
 

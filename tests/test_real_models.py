@@ -71,3 +71,16 @@ def test_english_rows_with_minilm(tmp_path):
     assert v_measure_score(themes, topics) > 0.5
     keywords = [word.strip() for cell in result.topics["keywords"] for word in cell.split(",") if word.strip()]
     assert all(re.fullmatch(r"[a-z][a-z'\-]*", word) for word in keywords), keywords
+
+
+def test_sample_topic_sentiment_follows_planted_themes(sample_run):
+    _, truth = generate_sample()
+    topics = _topic_themes(sample_run.documents, truth).join(sample_run.topics.set_index(S.TOPIC_ID))
+    praise = topics.loc[topics["theme"] == "delivery_praise", "mean_sentiment"]
+    delays = topics.loc[topics["theme"].isin(["logistics_delay", "refund_delay"]), "mean_sentiment"]
+
+    assert len(praise)
+    assert len(delays)
+    assert (praise > 0).all(), praise
+    assert (delays < 0).all(), delays
+    assert sample_run.info["sentiment"]["method"] == "combined"

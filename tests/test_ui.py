@@ -172,7 +172,7 @@ def test_topic_rows_skips_rows_without_topic():
     })
     rows = _view.topic_rows(documents, 0)
     assert rows[S.TICKET_ID].tolist() == ["a", "d"]
-    assert list(rows.columns) == [S.TICKET_ID, S.CUSTOMER_ID, S.TEXT, S.CHURNED, S.DATE]
+    assert list(rows.columns) == [S.TICKET_ID, S.CUSTOMER_ID, S.TEXT, S.SENTIMENT, S.SENTIMENT_LABEL, S.CHURNED, S.DATE]
     assert _view.topic_rows(documents, None).empty
 
 
@@ -291,8 +291,9 @@ def test_app_switches_to_chinese(monkeypatch, store):
     assert app.title[0].value == "painpoints：话题与流失"
     assert list(app.dataframe[0].value.columns) == [
         "话题编号", "话题标签", "客户数", "流失数", "流失率", "其他客户流失率", "提升倍数",
-        "优势比（95% 置信区间）", "p 值", "q 值（FDR）", "小样本", "风险收入"]
-    assert list(app.dataframe[1].value.columns) == ["工单编号", "客户 ID", "反馈内容", "是否流失", "日期"]
+        "优势比（95% 置信区间）", "p 值", "q 值（FDR）", "小样本", "风险收入", "平均情感", "负面占比"]
+    assert list(app.dataframe[1].value.columns) == [
+        "工单编号", "客户 ID", "反馈内容", "情感得分", "情感类别", "是否流失", "日期"]
 
 
 def _notes_expander(app: AppTest, language: str, count: int):

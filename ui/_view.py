@@ -48,15 +48,22 @@ OUTCOME_HEADER_KEYS: Final = {
     "q_value": "ui.col_q_value",
     "small_group": "ui.col_small_group",
     "revenue_at_risk": "ui.col_revenue_at_risk",
+    "mean_sentiment": "ui.col_mean_sentiment",
+    "share_negative": "ui.col_share_negative",
 }
 
 VERBATIM_HEADER_KEYS: Final = {
     S.TICKET_ID: "ui.col_ticket_id",
     S.CUSTOMER_ID: "ui.col_customer_id",
     S.TEXT: "ui.col_text",
+    S.SENTIMENT: "ui.col_sentiment",
+    S.SENTIMENT_LABEL: "ui.col_sentiment_label",
     S.CHURNED: "ui.col_churned_flag",
     S.DATE: "ui.col_date",
 }
+
+# Choice of the verbatim filter that keeps every row; the others are S.SENTIMENT_LABELS.
+ALL_SENTIMENTS: Final = "all"
 
 # Characters that Streamlit's Markdown would read as formatting, LaTeX ($) or HTML.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}<>#|~$])")
@@ -163,6 +170,13 @@ def format_money(value: object) -> str:
     return f"{float(value):,.0f}"
 
 
+def format_sentiment(value: object) -> str:
+    """Format a sentiment score in −1 … 1 with a sign and two decimals: ``-0.5`` -> ``"-0.50"``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{float(value):+.2f}"
+
+
 def format_flag(value: object) -> str:
     """Format a yes/no flag as a check mark, or nothing when false or missing."""
     return "✓" if not _is_missing(value) and bool(value) else ""
@@ -237,6 +251,9 @@ def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
         "q_value": ordered["q_value"],
         "small_group": ordered["small_group"].astype(bool),
         "revenue_at_risk": ordered["revenue_at_risk"],
+        # Runs saved before sentiment scoring have no sentiment columns.
+        "mean_sentiment": ordered.get("mean_sentiment", pd.Series(float("nan"), index=ordered.index)),
+        "share_negative": ordered.get("share_negative", pd.Series(float("nan"), index=ordered.index)),
     })
     return table.rename(columns=outcome_headers(language))
 
@@ -259,6 +276,8 @@ def outcome_table_formats(language: str) -> dict[str, Callable[[object], str]]:
         "q_value": format_p_value,
         "small_group": format_flag,
         "revenue_at_risk": format_money,
+        "mean_sentiment": format_sentiment,
+        "share_negative": format_percent,
     }
     return {headers[column]: formatter for column, formatter in formatters.items()}
 
@@ -311,7 +330,30 @@ def topic_rows(documents: pd.DataFrame, topic_id: int | None) -> pd.DataFrame:
         return pd.DataFrame(columns=list(VERBATIM_HEADER_KEYS))
     # Rows without a topic (no content, rejected) have a missing topic_id.
     in_topic = (documents[S.TOPIC_ID] == topic_id).fillna(False).astype(bool)
-    return documents.loc[in_topic, list(VERBATIM_HEADER_KEYS)].reset_index(drop=True)
+    # reindex: runs saved before sentiment scoring have no sentiment columns.
+    return documents.loc[in_topic].reindex(columns=list(VERBATIM_HEADER_KEYS)).reset_index(drop=True)
+
+
+def sentiment_choices(language: str) -> dict[str, str]:
+    """Return ``{choice: translated name}`` for the verbatim filter: all, negative, neutral, positive."""
+    return {ALL_SENTIMENTS: tr("ui.sentiment_all", language),
+            **{label: tr(f"ui.sentiment_{label}", language) for label in S.SENTIMENT_LABELS}}
+
+
+def filter_by_sentiment(rows: pd.DataFrame, choice: str) -> pd.DataFrame:
+    """Return the rows whose sentiment_label is ``choice``; ``"all"`` keeps every row.
+
+    Raises
+    ------
+    ValueError
+        When ``choice`` is neither ``"all"`` nor one of ``schema.SENTIMENT_LABELS``.
+    """
+    if choice == ALL_SENTIMENTS:
+        return rows
+    if choice not in S.SENTIMENT_LABELS:
+        raise ValueError(f"invalid sentiment filter {choice!r}: expected {ALL_SENTIMENTS!r} or one of "
+                         f"{', '.join(S.SENTIMENT_LABELS)}")
+    return rows[rows[S.SENTIMENT_LABEL].eq(choice).fillna(False).astype(bool)].reset_index(drop=True)
 
 
 def search_rows(rows: pd.DataFrame, query: str) -> pd.DataFrame:
@@ -328,9 +370,17 @@ def verbatim_headers(language: str) -> dict[str, str]:
     return {column: tr(key, language) for column, key in VERBATIM_HEADER_KEYS.items()}
 
 
-def rows_caption(total: int, matching: int, query: str, language: str) -> str:
-    """Return the row count under the verbatims: all rows of the topic, or the matches of a search."""
+def rows_caption(total: int, matching: int, query: str, language: str, sentiment: str = ALL_SENTIMENTS) -> str:
+    """Return the row count under the verbatims: all rows of the topic, or those the search and filter keep.
+
+    ``sentiment`` is the choice of the sentiment filter (``"all"`` or a label).
+    """
+    counts = {"shown": format_count(matching), "count": format_count(total)}
+    if sentiment != ALL_SENTIMENTS:
+        name = sentiment_choices(language)[sentiment].lower()
+        if not query.strip():
+            return tr("ui.rows_with_sentiment", language, sentiment=name, **counts)
+        return tr("ui.rows_with_sentiment_matching", language, sentiment=name, query=query.strip(), **counts)
     if not query.strip():
         return tr("ui.rows_in_topic", language, count=format_count(total))
-    return tr("ui.rows_matching", language, shown=format_count(matching), count=format_count(total),
-              query=query.strip())
+    return tr("ui.rows_matching", language, query=query.strip(), **counts)

@@ -118,13 +118,18 @@ st.subheader(tr("ui.verbatims", language))
 choices = _view.topic_choices(run.topics, language)
 topic_id = st.selectbox(tr("ui.choose_topic", language), options=list(choices), format_func=choices.get, key="topic")
 query = st.text_input(tr("ui.search", language), key="search")
+sentiments = _view.sentiment_choices(language)
+sentiment = st.radio(tr("ui.sentiment_filter", language), options=list(sentiments), format_func=sentiments.get,
+                     key="sentiment", horizontal=True)
 
 rows = _view.topic_rows(run.documents, topic_id)
-matches = _view.search_rows(rows, query)
-st.caption(_view.escape_markdown(_view.rows_caption(len(rows), len(matches), query, language)))
+matches = _view.search_rows(_view.filter_by_sentiment(rows, sentiment), query)
+st.caption(_view.escape_markdown(_view.rows_caption(len(rows), len(matches), query, language, sentiment)))
 headers = _view.verbatim_headers(language)
+displayed = matches.assign(**{S.SENTIMENT_LABEL: matches[S.SENTIMENT_LABEL].map(sentiments).fillna("")})
 st.dataframe(
-    matches.rename(columns=headers),
+    displayed.rename(columns=headers),
     hide_index=True,
-    column_config={headers[S.DATE]: st.column_config.DateColumn(format="YYYY-MM-DD")},
+    column_config={headers[S.DATE]: st.column_config.DateColumn(format="YYYY-MM-DD"),
+                   headers[S.SENTIMENT]: st.column_config.NumberColumn(format="%+.2f")},
 )

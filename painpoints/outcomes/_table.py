@@ -27,6 +27,7 @@ from painpoints.outcomes._population import (
     memberships_of,
     population_of,
 )
+from painpoints.outcomes._sentiment import add_outcome_sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ def topic_outcomes(
     - excess_loss = (a + b) × risk_difference × mean value of customers with the line,
       with excess_loss_low and excess_loss_high from the risk-difference CI.
 
+    - mean_sentiment, share_negative, churn_rate_negative and churn_rate_non_negative:
+      from the documents' sentiment columns, see :func:`add_outcome_sentiment`. They
+      are NaN when the documents have no ``sentiment`` column.
+
     Every CI has level 1 - `alpha`.
 
     Parameters
@@ -153,7 +158,8 @@ def topic_outcomes(
         baseline_rate, lift, risk_difference, rd_ci_low, rd_ci_high, odds_ratio,
         or_ci_low, or_ci_high, p_value, test, q_value, small_group,
         adjusted_odds_ratio, aor_ci_low, aor_ci_high, revenue_at_risk, excess_loss,
-        excess_loss_low, excess_loss_high.
+        excess_loss_low, excess_loss_high, mean_sentiment, share_negative,
+        churn_rate_negative, churn_rate_non_negative.
 
     Raises
     ------
@@ -219,6 +225,7 @@ def topic_outcomes(
         for column in _ADJUSTED_COLUMNS:
             table[column] = np.nan
 
+    table = add_outcome_sentiment(table, documents, frame, memberships)
     table = _finish(table)
     n_churned = int(frame[S.CHURNED].sum())
     logger.info(
