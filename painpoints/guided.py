@@ -33,10 +33,16 @@ import numpy as np
 import pandas as pd
 
 from painpoints import schema as S
-from painpoints.embed import Embedder
+from painpoints.embed import Embedder, unit_rows, unit_vector
 from painpoints.errors import InputDataError
 from painpoints.keywords import KeywordTokenizer
-from painpoints.topics import StageCallback, TopicResult, TopicSettings, _typical_examples, fit_topics
+from painpoints.topics import (
+    StageCallback,
+    TopicResult,
+    TopicSettings,
+    _typical_examples,
+    fit_topics,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +152,7 @@ def seed_centroids(seeds: Sequence[SeedTopic], embedder: Embedder) -> np.ndarray
     centroids = []
     for seed in seeds:
         vectors = np.asarray(embedder.encode(list(seed.terms)), dtype=np.float32)
-        centroids.append(_unit(vectors.mean(axis=0)))
+        centroids.append(unit_vector(vectors.mean(axis=0)))
     return np.vstack(centroids).astype(np.float32)
 
 
@@ -186,7 +192,7 @@ def assign_to_seeds(
     assigned = np.full(n_docs, S.UNCLUSTERED, dtype=int)
     if n_docs < 2:
         return assigned
-    similarity = _unit_rows(doc_embeddings) @ centroids.T
+    similarity = unit_rows(doc_embeddings) @ centroids.T
     spread = similarity.std(axis=0)
     # A seed whose similarity is the same for every text cannot single any text out.
     z_scores = np.full_like(similarity, -np.inf)
@@ -300,7 +306,7 @@ def fit_guided_topics(
     for index in range(len(seeds)):
         members = lexical == index
         if members.sum() >= MIN_LEXICAL_MEMBERS:
-            centroids[index] = _unit(doc_embeddings[members].mean(axis=0))
+            centroids[index] = unit_vector(doc_embeddings[members].mean(axis=0))
     doc_topics = np.where(lexical != S.UNCLUSTERED, lexical, assign_to_seeds(doc_embeddings, centroids))
     for index, seed in enumerate(seeds):
         if not np.any(doc_topics == index):
@@ -359,14 +365,3 @@ def _ctfidf_keywords(
         order = np.argsort(-scores[row], kind="stable")[:n_keywords]
         keywords[topic] = [str(words[column]) for column in order if scores[row, column] > 0]
     return keywords
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
-
-
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
