@@ -335,7 +335,7 @@ def apply_codebook(
     ValueError
         As ``score_with_codebook``, or when `texts` and `doc_embeddings` differ in length.
     """
-    from painpoints.topics import _typical_examples, auto_min_topic_size
+    from painpoints.topics import auto_min_topic_size, typical_examples
 
     doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
     if len(texts) != len(doc_embeddings):
@@ -346,7 +346,7 @@ def apply_codebook(
     for topic in codebook.topics:
         members = np.flatnonzero(doc_topics == topic.topic_id)
         if members.size:
-            examples = _typical_examples(text_array, doc_embeddings, members, settings.n_examples)
+            examples = typical_examples(text_array, doc_embeddings, members, settings.n_examples)
             rows.append({S.TOPIC_ID: topic.topic_id, "label": topic.label, "keywords": list(topic.keywords),
                          "examples": examples, "docs": int(members.size), "source": "codebook"})
 

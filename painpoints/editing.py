@@ -422,7 +422,7 @@ def split_topic(
     from sklearn.cluster import KMeans
 
     from painpoints.keywords import KeywordTokenizer
-    from painpoints.topics import _label_words, _make_label, _typical_examples
+    from painpoints.topics import make_label, rank_label_words, typical_examples
 
     topic_id = _check_topic_id(topics, topic_id, allow_unclustered=False)
     if n_topics < 2:
@@ -450,9 +450,9 @@ def split_topic(
     new_rows = []
     for part, keywords in zip(ranked, part_keywords):
         indices = np.flatnonzero(parts == part)
-        examples = _typical_examples(text_array, vectors, indices, n_examples)
-        label_words = _label_words(keywords, [set(tokenizer(texts[index])) for index in indices])
-        new_rows.append({S.TOPIC_ID: new_ids[part], "label": _make_label(label_words, examples, new_ids[part]),
+        examples = typical_examples(text_array, vectors, indices, n_examples)
+        ranked_words = rank_label_words(keywords, [set(tokenizer(texts[index])) for index in indices])
+        new_rows.append({S.TOPIC_ID: new_ids[part], "label": make_label(ranked_words, examples, new_ids[part]),
                          "keywords": KEYWORD_SEPARATOR.join(keywords), "rows": 0, "customers": 0, "share": 0.0,
                          "mean_sentiment": np.nan, "share_negative": np.nan,
                          "examples": EXAMPLE_SEPARATOR.join(examples)})

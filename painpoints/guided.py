@@ -40,8 +40,8 @@ from painpoints.topics import (
     StageCallback,
     TopicResult,
     TopicSettings,
-    _typical_examples,
     fit_topics,
+    typical_examples,
 )
 
 logger = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ def fit_guided_topics(
         members = np.flatnonzero(doc_topics == index)
         if members.size:
             rows.append({S.TOPIC_ID: index, "label": seed.name, "keywords": keywords.get(index, []),
-                         "examples": _typical_examples(text_array, doc_embeddings, members, settings.n_examples),
+                         "examples": typical_examples(text_array, doc_embeddings, members, settings.n_examples),
                          "docs": int(members.size), "source": GUIDED_SOURCE})
     for _, topic in discovered.topic_info.iterrows():
         rows.append({S.TOPIC_ID: int(topic[S.TOPIC_ID]) + len(seeds), "label": topic["label"],

@@ -136,7 +136,8 @@ def reduce_outliers(doc_embeddings: np.ndarray, doc_topics: np.ndarray, max_shar
     return topics
 
 
-def _typical_examples(texts: np.ndarray, doc_embeddings: np.ndarray, members: np.ndarray, count: int) -> list[str]:
+def typical_examples(texts: np.ndarray, doc_embeddings: np.ndarray, members: np.ndarray, count: int) -> list[str]:
+    """Return up to ``count`` distinct member texts, the most similar to the members' mean first."""
     centroid = doc_embeddings[members].mean(axis=0)
     similarity = doc_embeddings[members] @ centroid
     chosen: list[str] = []
@@ -148,7 +149,7 @@ def _typical_examples(texts: np.ndarray, doc_embeddings: np.ndarray, members: np
     return chosen
 
 
-def _label_words(keywords: list[str], member_tokens: list[set[str]]) -> list[str]:
+def rank_label_words(keywords: list[str], member_tokens: list[set[str]]) -> list[str]:
     """Order keywords by the share of the topic's texts that contain them.
 
     c-TF-IDF ranks words that are distinctive for a topic, and those can be rare
@@ -159,7 +160,8 @@ def _label_words(keywords: list[str], member_tokens: list[set[str]]) -> list[str
     return sorted(keywords, key=lambda word: -coverage[word])
 
 
-def _make_label(keywords: list[str], examples: list[str], topic_id: int) -> str:
+def make_label(keywords: list[str], examples: list[str], topic_id: int) -> str:
+    """Return the first keywords joined by " · ", else the start of an example, else ``#id``."""
     if keywords:
         return " · ".join(keywords[:LABEL_KEYWORDS])
     if examples:
@@ -271,12 +273,12 @@ def fit_topics(
     for old in ranked:
         members = np.flatnonzero(reduced == old)
         keywords = [word for word, _ in (model.get_topic(old) or []) if str(word).strip()]
-        examples = _typical_examples(sorted_texts, sorted_embeddings, members, settings.n_examples)
+        examples = typical_examples(sorted_texts, sorted_embeddings, members, settings.n_examples)
         # A fixed subset (every k-th member) bounds the tokenising cost on large topics.
         sampled = members[:: max(1, members.size // LABEL_SAMPLE)]
-        label_words = _label_words(keywords, [set(tokenizer(sorted_texts[index])) for index in sampled])
+        ranked_words = rank_label_words(keywords, [set(tokenizer(sorted_texts[index])) for index in sampled])
         new = renumber[old]
-        rows.append({S.TOPIC_ID: new, "label": _make_label(label_words, examples, new), "keywords": keywords,
+        rows.append({S.TOPIC_ID: new, "label": make_label(ranked_words, examples, new), "keywords": keywords,
                      "examples": examples, "docs": int(members.size)})
     doc_topics = np.empty(n_docs, dtype=int)
     doc_topics[order] = final_sorted
