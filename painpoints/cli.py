@@ -17,13 +17,25 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from painpoints import schema as S
 from painpoints.errors import PainpointsError
 from painpoints.i18n import get_language, set_language, tr
-from painpoints.settings import MIN_TEXTS_FOR_TOPICS, AnalysisSettings, ColumnMapping, default_store_path
+from painpoints.settings import (
+    MIN_TEXTS_FOR_TOPICS,
+    AnalysisSettings,
+    ColumnMapping,
+    default_store_path,
+)
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sample_feedback.csv"
 UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"

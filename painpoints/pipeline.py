@@ -20,7 +20,13 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.clean import clean_documents, skipped_rows
-from painpoints.embed import EmbeddingCache, Embedder, choose_backend_name, embed_texts, load_embedder
+from painpoints.embed import (
+    Embedder,
+    EmbeddingCache,
+    choose_backend_name,
+    embed_texts,
+    load_embedder,
+)
 from painpoints.errors import InputDataError
 from painpoints.guided import fit_guided_topics, read_seed_topics
 from painpoints.hierarchy import topic_hierarchy

@@ -38,8 +38,8 @@ import pandas as pd
 
 from painpoints import _sentiment_lexicon as lexicon
 from painpoints.clean import detect_language
-from painpoints.schema import SENTIMENT, SENTIMENT_LABEL
 from painpoints.embed import Embedder, load_embedder
+from painpoints.schema import SENTIMENT, SENTIMENT_LABEL
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression

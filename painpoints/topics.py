@@ -19,7 +19,11 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.clean import text_hash
 from painpoints.keywords import KeywordTokenizer
-from painpoints.settings import DEFAULT_MAX_OUTLIER_SHARE, DEFAULT_SEED, MIN_TEXTS_FOR_TOPICS
+from painpoints.settings import (
+    DEFAULT_MAX_OUTLIER_SHARE,
+    DEFAULT_SEED,
+    MIN_TEXTS_FOR_TOPICS,
+)
 
 logger = logging.getLogger(__name__)
 

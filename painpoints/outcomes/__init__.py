@@ -14,9 +14,18 @@ from painpoints.outcomes._analysis import OutcomeAnalysis, analyse_outcomes
 from painpoints.outcomes._messages import OutcomeMessage
 from painpoints.outcomes._population import build_customers, customer_memberships
 from painpoints.outcomes._scores import ScoreImpact, score_impact, summary_score
-from painpoints.outcomes._survival import SurvivalResult, plot_survival, survival_by_topic
+from painpoints.outcomes._survival import (
+    SurvivalResult,
+    plot_survival,
+    survival_by_topic,
+)
 from painpoints.outcomes._table import OutcomeTable, topic_outcomes
-from painpoints.outcomes._trends import SegmentTable, TopicTrends, topic_segments, topic_trends
+from painpoints.outcomes._trends import (
+    SegmentTable,
+    TopicTrends,
+    topic_segments,
+    topic_trends,
+)
 
 __all__ = [
     "OutcomeAnalysis",

@@ -13,7 +13,12 @@ from painpoints import schema as S
 from painpoints.outcomes._inputs import validate_options
 from painpoints.outcomes._messages import OutcomeMessage
 from painpoints.outcomes._population import memberships_of, population_of
-from painpoints.outcomes._scores import SCORE_KINDS, ScoreImpact, ScoreKind, score_impact
+from painpoints.outcomes._scores import (
+    SCORE_KINDS,
+    ScoreImpact,
+    ScoreKind,
+    score_impact,
+)
 from painpoints.outcomes._survival import SurvivalResult, survival_by_topic
 from painpoints.outcomes._table import OutcomeTable, topic_outcomes
 from painpoints.outcomes._trends import (
