@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-import subprocess
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -310,10 +310,10 @@ def ui(
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--", "--store", str(store_path),
     ]
-    try:
-        raise typer.Exit(code=subprocess.call(command))
-    except KeyboardInterrupt:
-        raise typer.Exit(code=0)
+    # Replace this process with Streamlit, so that stopping "painpoints ui" (Ctrl+C
+    # or kill) stops the server too instead of leaving a child process running.
+    console.file.flush()
+    os.execv(sys.executable, command)
 
 
 def main() -> None:
