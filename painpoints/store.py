@@ -226,6 +226,18 @@ def _insert_edits(connection: duckdb.DuckDBPyConnection, run_id: str, edits: Ite
     return numbers
 
 
+@contextmanager
+def _open_run_for_edits(path: str | Path, run_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store for writing, check that the run exists and create the edit tables."""
+    connection = connect(path)
+    try:
+        _require_run(connection, path, run_id)
+        _create_edit_tables(connection)
+        yield connection
+    finally:
+        connection.close()
+
+
 def record_edit(path: str | Path, run_id: str, edit: TopicEdit) -> int:
     """Append an edit to a run's edit log and return its edit number (1, 2, … per run).
 
@@ -234,14 +246,9 @@ def record_edit(path: str | Path, run_id: str, edit: TopicEdit) -> int:
     StoreError
         When the store cannot be opened or contains no such run.
     """
-    connection = connect(path)
-    try:
-        _require_run(connection, path, run_id)
-        _create_edit_tables(connection)
+    with _open_run_for_edits(path, run_id) as connection:
         with _transaction(connection):
             (number,) = _insert_edits(connection, run_id, [edit])
-    finally:
-        connection.close()
     logger.info("recorded edit %d (%s) of run %s", number, edit.action, run_id)
     return number
 
@@ -275,16 +282,11 @@ def save_codebook(path: str | Path, run_id: str, codebook: Codebook) -> None:
     StoreError
         When the store cannot be opened or contains no such run.
     """
-    connection = connect(path)
-    try:
-        _require_run(connection, path, run_id)
-        _create_edit_tables(connection)
+    with _open_run_for_edits(path, run_id) as connection:
         with _transaction(connection):
             connection.execute("DELETE FROM codebooks WHERE run_id = ?", [run_id])
             connection.execute("INSERT INTO codebooks VALUES (?, ?, ?)",
                                [run_id, codebook.model_id, codebook.to_json()])
-    finally:
-        connection.close()
     logger.info("saved a codebook of %d topics for run %s", len(codebook.topics), run_id)
 
 
@@ -333,10 +335,7 @@ def save_edited_run(
     StoreError
         When the store cannot be opened or contains no such run.
     """
-    connection = connect(path)
-    try:
-        _require_run(connection, path, run_id)
-        _create_edit_tables(connection)
+    with _open_run_for_edits(path, run_id) as connection:
         stored = set()
         if _has_table(connection, "documents"):
             stored = {int(row) for (row,) in connection.execute(
@@ -364,6 +363,4 @@ def save_edited_run(
             connection.execute("UPDATE runs SET info = ? WHERE run_id = ?",
                                [json.dumps(info, ensure_ascii=False, default=str), run_id])
             _insert_edits(connection, run_id, edits)
-    finally:
-        connection.close()
     logger.info("saved the edited run %s to %s", run_id, path)
