@@ -51,7 +51,7 @@ _HEADER_SEARCH_ROWS: Final = 10
 
 @dataclass(frozen=True)
 class TableInfo:
-    """How a file was read.
+    """Format, encoding and layout of a file that was read.
 
     Attributes
     ----------

@@ -26,7 +26,7 @@ MIN_TEXTS_FOR_TOPICS: Final = 20
 # Largest input the CLI reads at once (rows); larger exports need sampling or the
 # streamed mode. Chosen so that 100k short texts stay well within 4 GB of memory.
 MAX_INPUT_ROWS: Final = 2_000_000
-# Largest input file the library reads (MiB). Reading holds a CSV in memory several
+# Largest input file the library reads (MiB). Reading keeps a CSV in memory several
 # times over (bytes, decoded text, parsed cells), so a file this size needs several GiB of RAM.
 MAX_INPUT_MB: Final = 1024
 # Upload limit of the viewer (MiB); it must equal ``server.maxUploadSize`` in

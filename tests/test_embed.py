@@ -73,7 +73,7 @@ def test_cache_reuses_vectors_across_instances(tmp_path):
     assert cached == 0
 
     class Failing(HashingEmbedder):
-        def encode(self, texts):  # the cache must answer everything
+        def encode(self, texts):  # every vector must come from the cache
             raise AssertionError("encoder called despite cache")
 
     reopened = EmbeddingCache(tmp_path)
