@@ -29,7 +29,7 @@ from rich.table import Table
 
 from painpoints import schema as S
 from painpoints.errors import PainpointsError
-from painpoints.i18n import get_language, set_language, tr
+from painpoints.i18n import get_language, reason_text, set_language, tr
 from painpoints.settings import (
     MIN_TEXTS_FOR_TOPICS,
     AnalysisSettings,
@@ -59,6 +59,32 @@ except ValueError:
     set_language(None)
 
 console = Console(stderr=True)
+
+
+def _fold_help_text() -> None:
+    """Make the help screens fold long runs of text instead of cutting them with "…".
+
+    Rich wraps help text at spaces only, and a Chinese sentence has none, so typer's
+    option table cut every Chinese help text that was wider than its column.
+    ``typer.rich_utils._make_rich_text`` is private: when a typer release renames it,
+    the help falls back to typer's own wrapping.
+    """
+    import typer.rich_utils
+
+    make_text = getattr(typer.rich_utils, "_make_rich_text", None)
+    if make_text is None:
+        return
+
+    def folding(*args, **kwargs):
+        text = make_text(*args, **kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    typer.rich_utils._make_rich_text = folding
+
+
+_fold_help_text()
 app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help=True)
 
 LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))
@@ -108,7 +134,8 @@ def _print_rows(output: Console, result, out_dir: Path) -> None:
 
     skipped = result.skipped_rows.drop_duplicates(S.ROW_NUMBER)
     if len(skipped):
-        examples = ", ".join(tr("cli.skipped_row", row=row[S.ROW_NUMBER], reason=row[S.REASON])
+        examples = ", ".join(tr("cli.skipped_row", row=row[S.ROW_NUMBER],
+                                reason=reason_text(str(row[S.REASON])))
                              for _, row in skipped.head(SUMMARY_ROWS).iterrows())
         if len(skipped) > SUMMARY_ROWS:
             examples += ", …"

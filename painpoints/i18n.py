@@ -100,3 +100,19 @@ def tr(key: str, language: str | None = None, **params: object) -> str:
     entry = load_catalogue()[key]
     chosen = normalise_language(language) if language else get_language()
     return entry[chosen].format(**params)
+
+
+def reason_text(code: str, language: str | None = None) -> str:
+    """Return the words for a documents ``reason`` code, or the code itself when it has none.
+
+    >>> reason_text("same_text_as_row_12", "en")
+    'has the same text as row 12'
+    >>> reason_text("some_future_code", "en")
+    'some_future_code'
+    """
+    prefix = "same_text_as_row_"
+    if code.startswith(prefix) and code[len(prefix):].isdigit():
+        return tr("reason.same_text_as_row", language, row=code[len(prefix):])
+    if f"reason.{code}" in load_catalogue():
+        return tr(f"reason.{code}", language)
+    return code
