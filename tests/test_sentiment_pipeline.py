@@ -8,21 +8,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from painpoints import schema as S
+from painpoints.clean import normalise_text
 from painpoints.cli import app as cli_app
 from painpoints.errors import InputDataError, SettingsError
 from painpoints.outcomes import topic_outcomes
 from painpoints.pipeline import run_analysis
 from painpoints.report import write_outputs
+from painpoints.sample import THEME_SENTIMENT, generate_sample
 from painpoints.sentiment import label_column_candidates, label_values, score_sentiment
 from painpoints.settings import AnalysisSettings
 from painpoints.store import load_run, save_run
+from tests.test_ui import run_page
 from ui import _view
 
-APP_PATH = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 PRAISE_ZH = [
     "快递很快，非常满意", "物流速度很快，包装也好，满意", "客服态度很好，问题很快解决了，点赞",
     "发货速度很快，继续保持", "东西很好，非常喜欢，好评", "服务很好，很满意，谢谢",
@@ -81,16 +82,16 @@ def test_content_rows_get_sentiment(mixed_result):
     assert (documents.loc[empty, S.SENTIMENT_LABEL] == "").all()
 
 
-def test_sentiment_equals_module_scores(mixed_result, embedder):
+def test_sentiment_equals_module_scores(mixed_result, embedder, settings):
     documents = mixed_result.documents
     embedded = documents[documents[S.STATUS].isin(["topic", "unclustered"])]
     vectors = embedder.encode(embedded[S.TEXT].tolist())
-    expected = score_sentiment(embedded[S.TEXT].tolist(), embedded[S.LANGUAGE].tolist(), method="combined",
-                               doc_embeddings=vectors, embedder=embedder)
+    expected = score_sentiment(embedded[S.TEXT].tolist(), embedded[S.LANGUAGE].tolist(), method="self-trained",
+                               doc_embeddings=vectors, embedder=embedder, random_state=settings.seed)
 
     np.testing.assert_allclose(embedded[S.SENTIMENT].to_numpy(), expected[S.SENTIMENT].to_numpy(), atol=1e-6)
     assert embedded[S.SENTIMENT_LABEL].tolist() == expected[S.SENTIMENT_LABEL].tolist()
-    assert mixed_result.info["sentiment"]["method"] == "combined"
+    assert mixed_result.info["sentiment"]["method"] == "self-trained"
     assert sum(mixed_result.info["sentiment"]["rows_by_label"].values()) == len(documents) - 1
 
 
@@ -217,7 +218,7 @@ def test_outputs_and_store_keep_sentiment(mixed_result, tmp_path):
     assert documents_csv[S.SENTIMENT].notna().sum() == len(documents_csv) - 1
     assert {"mean_sentiment", "share_negative"} <= set(pd.read_csv(tmp_path / "out" / "topics.csv").columns)
     info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
-    assert info["sentiment"]["method"] == "combined"
+    assert info["sentiment"]["method"] == "self-trained"
     assert written
     assert stored.documents[S.SENTIMENT].notna().sum() == len(stored.documents) - 1
     assert "churn_rate_negative" in stored.topic_outcomes.columns
@@ -254,6 +255,27 @@ def test_label_column_invalid_raises(tmp_path, mixed_frame, settings, embedder):
         run_analysis(path, AnalysisSettings(**{**vars(settings), "sentiment_label_col": "评价"}), embedder=embedder)
     assert raised.value.key == "sentiment.invalid_labels"
     assert "也许" in raised.value.message("en")
+
+
+def test_sample_planted_sentiment_per_theme():
+    export, truth = generate_sample()
+    rows = export.merge(truth, on="工单编号", validate="one_to_one")
+    themes = rows["themes"].fillna("")
+    single = rows[themes.ne("") & ~themes.str.contains(";")]
+    # 30 rows of each theme keep the test short; the default scorer runs without embeddings here.
+    single = single.groupby("themes").sample(n=30, random_state=0)
+    scores = score_sentiment([normalise_text(text) for text in single["反馈内容"]])
+    single = single.assign(score=scores[S.SENTIMENT].to_numpy(), label=scores[S.SENTIMENT_LABEL].to_numpy())
+    by_theme = single.groupby("themes").agg(mean=("score", "mean"),
+                                            share_negative=("label", lambda labels: (labels == "negative").mean()))
+
+    for theme, planted in THEME_SENTIMENT.items():
+        if planted == "positive":
+            assert by_theme.loc[theme, "mean"] > 0.2, theme
+            assert by_theme.loc[theme, "share_negative"] < 0.2, theme
+        elif planted == "negative":
+            assert by_theme.loc[theme, "mean"] < -0.2, theme
+            assert by_theme.loc[theme, "share_negative"] > 0.5, theme
 
 
 @pytest.mark.parametrize(("values", "expected"), [
@@ -345,24 +367,22 @@ def test_view_sentiment_columns_and_caption(mixed_result):
     assert _view.rows_caption(10, 2, "到账", "zh", "positive") == "该话题共 10 行，其中 2 行为正面且包含“到账”"
 
 
-def test_app_filters_verbatims_by_sentiment(monkeypatch, tmp_path, mixed_result, mixed_frame):
+def test_app_filters_verbatims_by_sentiment(tmp_path, mixed_result, mixed_frame):
     store = tmp_path / "runs.duckdb"
     save_run(mixed_result, store)
-    monkeypatch.setenv(_view.STORE_ENV, str(store))
-    monkeypatch.setenv("PAINPOINTS_LANG", "en")
     documents = mixed_result.documents
     topic_id = int(documents.loc[(mixed_frame["theme"] == "praise").to_numpy(), S.TOPIC_ID].mode()[0])
     in_topic = documents[documents[S.TOPIC_ID] == topic_id]
     label = in_topic[S.SENTIMENT_LABEL].mode()[0]
     expected = in_topic.loc[in_topic[S.SENTIMENT_LABEL] == label, S.TEXT].tolist()
 
-    app = AppTest.from_file(str(APP_PATH), default_timeout=60)
-    app.run()
+    app = run_page("page_verbatims", store, language="en", run_id=mixed_result.run_id)
     app.selectbox(key="topic").set_value(topic_id).run()
     app.radio(key="sentiment").set_value(label).run()
-    displayed = app.dataframe[1].value
+    displayed = app.dataframe[0].value
 
     assert not app.exception
     assert displayed["Feedback"].tolist() == expected
     assert set(displayed["Sentiment class"]) == {_view.sentiment_choices("en")[label]}
-    assert "Mean sentiment" in app.dataframe[0].value.columns
+    churn = run_page("page_churn", store, language="en", run_id=mixed_result.run_id)
+    assert "Mean sentiment" in churn.dataframe[0].value.columns
