@@ -1,7 +1,9 @@
 """Topic hierarchy: topics grouped into a few parent themes, for reading top-down.
 
 Topic centroids (the unit mean of each topic's text embeddings) are centred,
-re-normalised and clustered by agglomerative clustering with Ward linkage. By default the
+re-normalised and clustered by agglomerative clustering with Ward linkage. When the
+texts' languages are given, each text vector first loses the mean vector of its
+language, so that topics group by subject and not by language. By default the
 number of themes is ``round(sqrt(n_topics))``, kept within 1 … ``MAX_THEMES``: 60
 topics give 8 themes, 9 topics give 3.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -74,6 +77,7 @@ def topic_hierarchy(
     doc_topics: np.ndarray,
     doc_embeddings: np.ndarray,
     n_themes: int | None = None,
+    doc_languages: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Group topics into parent themes by the similarity of their centroids.
 
@@ -89,6 +93,11 @@ def topic_hierarchy(
     doc_embeddings : numpy.ndarray, shape (n_docs, dim)
     n_themes : int, optional
         Number of parent themes; ``default_theme_count(n_topics)`` when None.
+    doc_languages : sequence of str, optional
+        Language of each text (``schema.LANGUAGES``). Each text then loses its
+        language's mean vector before the centroids are computed. Multilingual
+        models such as e5 place texts of one language near each other: without
+        this, the bundled sample's 8 English topics formed one theme of six subjects.
 
     Returns
     -------
@@ -125,6 +134,8 @@ def topic_hierarchy(
     elif not 1 <= n_themes <= n_topics:
         raise ValueError(f"n_themes is {n_themes}; it must be between 1 and the number of topics ({n_topics})")
 
+    if doc_languages is not None:
+        doc_embeddings = remove_language_means(doc_embeddings, doc_languages)
     centroids = _topic_centroids(doc_topics, doc_embeddings, topics[S.TOPIC_ID].tolist())
     topics["theme"] = _cluster_centroids(centroids, n_themes)
 
@@ -140,6 +151,25 @@ def topic_hierarchy(
                             "label": str(topic["label"]), "rows": int(topic["rows"])})
     logger.info("grouped %d topics into %d themes", n_topics, len(ordered))
     return pd.DataFrame(records, columns=list(HIERARCHY_COLUMNS))
+
+
+def remove_language_means(doc_embeddings: np.ndarray, doc_languages: Sequence[str]) -> np.ndarray:
+    """Subtract from each text vector the mean vector of the texts in its language.
+
+    Raises
+    ------
+    ValueError
+        When `doc_languages` and `doc_embeddings` differ in length.
+    """
+    languages = np.asarray(list(doc_languages), dtype=object)
+    if languages.shape[0] != doc_embeddings.shape[0]:
+        raise ValueError(f"doc_languages has {languages.shape[0]} entries but doc_embeddings has "
+                         f"{doc_embeddings.shape[0]} rows; pass one language per text")
+    adjusted = np.array(doc_embeddings, dtype=np.float64)
+    for language in np.unique(languages):
+        rows = languages == language
+        adjusted[rows] -= adjusted[rows].mean(axis=0)
+    return adjusted
 
 
 def _topic_centroids(doc_topics: np.ndarray, doc_embeddings: np.ndarray, topic_ids: list[int]) -> np.ndarray:

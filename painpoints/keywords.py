@@ -3,6 +3,8 @@
 The tokenizer feeds scikit-learn's ``CountVectorizer`` inside BERTopic's c-TF-IDF.
 It keeps words a person can read. White space, punctuation, numbers, placeholders
 and stop words are dropped, but single Chinese characters such as 卡, 贵 and 慢 stay.
+English words become lemmas (LemmInflect's lookup tables), and two kept English
+words that stand next to each other in the text also give a bigram ("late delivery").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Final
 
 import jieba
 import spacy
+from lemminflect import getAllLemmas
 
 from painpoints.clean import PLACEHOLDERS
 
@@ -54,6 +57,35 @@ _CJK: Final = re.compile(r"[\u3400-\u9fff]")
 _PLACEHOLDER: Final = re.compile("|".join(re.escape(placeholder) for placeholder in PLACEHOLDERS))
 
 
+# Part of speech whose lemma is used first, since blank spaCy pipelines do not tag words.
+# Nouns come first, so "charges" gives "charge" and "better" stays "better".
+LEMMA_PRIORITY: Final = ("NOUN", "PROPN", "ADJ", "VERB", "ADV")
+
+
+@lru_cache(maxsize=65_536)
+def english_lemma(word: str) -> str:
+    """Return the lemma of a lower-case English word, or the word when it has none.
+
+    Words ending in "ing" without a noun entry keep their form, because in feedback
+    they usually name an activity ("shipping", "tracking", "billing").
+
+    >>> english_lemma("deliveries"), english_lemma("delayed"), english_lemma("shipping")
+    ('delivery', 'delay', 'shipping')
+    """
+    lemmas = getAllLemmas(word)
+    if word.endswith("ing") and "NOUN" not in lemmas:
+        return word
+    for part_of_speech in LEMMA_PRIORITY:
+        if lemmas.get(part_of_speech):
+            return lemmas[part_of_speech][0]
+    return word
+
+
+@lru_cache(maxsize=65_536)
+def _can_be_noun(word: str) -> bool:
+    return "NOUN" in getAllLemmas(word)
+
+
 @lru_cache(maxsize=1)
 def _pipelines() -> tuple[spacy.language.Language, spacy.language.Language]:
     # jieba prints its dictionary loading to stderr at INFO level through its own handler.
@@ -79,10 +111,16 @@ class KeywordTokenizer:
 
     Text with any Chinese character goes through ``spacy.blank("zh")`` with the jieba
     segmenter (jieba also splits the English words inside); other text through
-    ``spacy.blank("en")``. English tokens are lower-cased.
+    ``spacy.blank("en")``. English tokens are lower-cased lemmas. In English text,
+    two kept words with no dropped token between them also give a bigram when the
+    second can be a noun: the first word as written, then the second's lemma ("late
+    delivery", "delayed order"). So no bigram contains a stop word or spans
+    punctuation. Chinese text gives no bigrams.
 
     >>> KeywordTokenizer()("快递太慢了，客服电话打不通！")
     ['快递', '慢', '客服', '电话', '不通']
+    >>> KeywordTokenizer()("Late deliveries again, the courier lost two parcels")
+    ['late', 'delivery', 'late delivery', 'courier', 'lose', 'parcel']
     """
 
     def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
@@ -91,20 +129,40 @@ class KeywordTokenizer:
     def __call__(self, text: str) -> list[str]:
         chinese, english = _pipelines()
         text = _PLACEHOLDER.sub(" ", text)
-        pipeline = chinese if _CJK.search(text) else english
+        is_english = not _CJK.search(text)
+        pipeline = english if is_english else chinese
         tokens: list[str] = []
+        # Lower-case form of the previous token when it was kept, else None.
+        previous: str | None = None
         for token in pipeline.make_doc(text):
-            word = token.text.strip().lower()
-            if len(word) == 2 and word[0] in DEGREE_ADVERBS_ZH and word[1] in KEEP_WORDS_ZH:
-                word = word[1]
-            if not word or token.is_space or token.is_punct or token.like_num:
-                continue
-            if not _HAS_WORD_CHAR.search(word) or word in self.stop_words:
-                continue
-            if not _CJK.search(word) and len(word) < 2:
-                continue
-            # Order numbers, dates and model codes ("dd20250918", "airpods12") are not topics.
-            if sum(char.isdigit() for char in word) >= 2:
+            word = self._keyword(token, is_english)
+            if word is None:
+                previous = None
                 continue
             tokens.append(word)
+            written = token.text.strip().lower()
+            if is_english and previous is not None and previous != written and _can_be_noun(written):
+                tokens.append(f"{previous} {word}")
+            previous = written
         return tokens
+
+    def _keyword(self, token: spacy.tokens.Token, is_english: bool) -> str | None:
+        """Return the keyword form of a token, or None when the token is dropped."""
+        word = token.text.strip().lower()
+        if len(word) == 2 and word[0] in DEGREE_ADVERBS_ZH and word[1] in KEEP_WORDS_ZH:
+            word = word[1]
+        if not word or token.is_space or token.is_punct or token.like_num:
+            return None
+        if not _HAS_WORD_CHAR.search(word) or word in self.stop_words:
+            return None
+        if not _CJK.search(word) and len(word) < 2:
+            return None
+        # Order numbers, dates and model codes ("dd20250918", "airpods12") are not topics.
+        if sum(char.isdigit() for char in word) >= 2:
+            return None
+        if is_english and word.isascii() and word.isalpha():
+            word = english_lemma(word)
+            # A lemma can be a stop word ("was" → "be").
+            if word in self.stop_words:
+                return None
+        return word

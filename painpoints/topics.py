@@ -208,6 +208,9 @@ def fit_topics(
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
+    from painpoints.jit_cache import enable_numba_caching
+
+    enable_numba_caching()
     # A fixed order (by text hash) makes UMAP and HDBSCAN independent of row order.
     order = np.argsort(np.array([text_hash(text) for text in texts]), kind="stable")
     sorted_texts = np.asarray(texts, dtype=object)[order]

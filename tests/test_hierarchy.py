@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from painpoints import schema as S
-from painpoints.hierarchy import HIERARCHY_COLUMNS, THEME_ID, default_theme_count, render_tree, topic_hierarchy
+from painpoints.hierarchy import (
+    HIERARCHY_COLUMNS,
+    THEME_ID,
+    default_theme_count,
+    render_tree,
+    topic_hierarchy,
+)
 from painpoints.pipeline import run_analysis
 from painpoints.report import write_outputs
 
@@ -167,3 +173,40 @@ def test_pipeline_writes_hierarchy_csv(themed_csv, settings, embedder, tmp_path)
     assert list(hierarchy.columns) == list(HIERARCHY_COLUMNS)
     assert set(hierarchy[S.TOPIC_ID]) == topic_ids
     assert hierarchy[S.TOPIC_ID].is_unique
+
+
+def test_language_offset_removed_before_grouping():
+    # Three subjects, each with a Chinese and an English topic. A large offset per
+    # language makes the two languages' topics nearer to each other than to their subject.
+    rng = np.random.default_rng(1)
+    subjects = {"delivery": [1.0, 0.0, 0.0], "refund": [0.0, 1.0, 0.0], "crash": [0.0, 0.0, 1.0]}
+    offsets = {"zh": [3.0, 0.0], "en": [0.0, 3.0]}
+    rows, doc_topics, vectors, languages = [], [], [], []
+    topic = 0
+    for subject, point in subjects.items():
+        for language, offset in offsets.items():
+            rows.append({S.TOPIC_ID: topic, "label": f"{subject}-{language}", "keywords": [subject]})
+            for _ in range(4):
+                doc_topics.append(topic)
+                vectors.append(np.array(point + offset) + rng.normal(0, 0.05, 5))
+                languages.append(language)
+            topic += 1
+    topic_info = pd.DataFrame(rows)
+    doc_embeddings = np.array(vectors)
+
+    by_language = topic_hierarchy(topic_info, np.array(doc_topics), doc_embeddings, n_themes=3)
+    by_subject = topic_hierarchy(topic_info, np.array(doc_topics), doc_embeddings, n_themes=3,
+                                 doc_languages=languages)
+
+    def theme_members(hierarchy):
+        return {frozenset(group["label"]) for _, group in hierarchy.groupby(THEME_ID)}
+
+    expected = {frozenset({f"{subject}-zh", f"{subject}-en"}) for subject in subjects}
+    assert theme_members(by_subject) == expected
+    assert theme_members(by_language) != expected
+
+
+def test_languages_length_must_match(hand_made_topics):
+    topic_info, doc_topics, doc_embeddings = hand_made_topics
+    with pytest.raises(ValueError, match="one language per text"):
+        topic_hierarchy(topic_info, doc_topics, doc_embeddings, doc_languages=["zh"])

@@ -31,7 +31,51 @@ def test_no_blank_punctuation_number_or_placeholder(tokenizer):
 
 def test_english_lower_case_without_stop_words(tokenizer):
     tokens = tokenizer("The parcel is LATE and tracking hasn't updated, please help")
-    assert tokens == ["parcel", "late", "tracking", "updated", "help"]
+    assert tokens == ["parcel", "late", "tracking", "update", "help"]
+
+
+def test_english_words_become_lemmas(tokenizer):
+    tokens = tokenizer("deliveries delayed, refunds requested")
+    assert tokens[:2] == ["delivery", "delay"]
+    assert "refund" in tokens
+    assert "request" in tokens
+    assert "deliveries" not in tokens
+
+
+def test_english_bigram_of_adjacent_words(tokenizer):
+    tokens = tokenizer("Another late delivery, and the tracking number is wrong")
+    assert "late delivery" in tokens
+    assert "tracking number" in tokens
+    # "number is wrong": the stop word between them blocks a bigram.
+    assert not any(token.startswith("number ") for token in tokens)
+
+
+def test_no_bigram_across_punctuation_or_stop_words(tokenizer):
+    tokens = tokenizer("It was late. Delivery failed; the courier was rude")
+    bigrams = [token for token in tokens if " " in token]
+    assert bigrams == []
+
+
+def test_chinese_text_gives_no_bigrams(tokenizer):
+    tokens = tokenizer("快递太慢了，物流信息不更新 late delivery")
+    assert not any(" " in token for token in tokens)
+
+
+def test_delivery_topic_keywords_include_bigram():
+    from painpoints.embed import HashingEmbedder
+    from painpoints.topics import TopicSettings, fit_topics
+
+    delivery = [f"Late delivery again, order {name} arrived {days} days after the promised date"
+                for name in ("shoes", "books", "phone", "lamp", "desk", "chair", "bag", "coat", "toy", "pan")
+                for days in ("three", "five")]
+    refund = [f"Refund for my {name} still not received, the refund request was {state}"
+              for name in ("shoes", "books", "phone", "lamp", "desk", "chair", "bag", "coat", "toy", "pan")
+              for state in ("ignored", "rejected")]
+    texts = delivery + refund
+    result = fit_topics(texts, HashingEmbedder().encode(texts), TopicSettings(seed=3, min_topic_size=5))
+    keywords = [set(words) for words in result.topic_info["keywords"]]
+    assert any("late delivery" in words for words in keywords), keywords
+    assert not any("late delivery" in words and "refund" in words for words in keywords), keywords
 
 
 def test_extra_stop_words():
