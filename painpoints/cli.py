@@ -10,9 +10,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
+import signal
 import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Final, Optional
 
 import typer
 from rich.console import Console
@@ -21,16 +27,21 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from painpoints import schema as S
 from painpoints.errors import PainpointsError
 from painpoints.i18n import get_language, reason_text, set_language, tr
 from painpoints.settings import (
+    DEFAULT_FIT_SAMPLE_SIZE,
+    MAX_UPLOAD_MB,
     MIN_TEXTS_FOR_TOPICS,
     AnalysisSettings,
     ColumnMapping,
@@ -42,6 +53,8 @@ UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 SUMMARY_ROWS = 10
 # Outcome notes printed under the table. run.json contains all of them.
 SUMMARY_NOTES = 8
+# Stages whose progress counts texts, so their bar shows texts per second.
+RATE_STAGES: Final = frozenset({"clean", "embed", "assign"})  # as painpoints.pipeline.TEXT_STAGES
 
 
 def _language_from_argv(argv: list[str]) -> str | None:
@@ -105,19 +118,55 @@ def _configure(lang_ui: str | None, verbose: bool) -> None:
     )
 
 
+class RateColumn(ProgressColumn):
+    """Texts per second of a stage that counts texts; blank for stages that count steps."""
+
+    def render(self, task: Task) -> Text:
+        if not task.fields.get("counts_texts") or not task.speed:
+            return Text("")
+        return Text(tr("cli.progress_rate", rate=f"{task.speed:,.0f}"), style="progress.data.speed")
+
+
 def _progress_bar() -> tuple[Progress, callable]:
     progress = Progress(
-        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(), console=console, transient=False,
     )
     tasks: dict[str, int] = {}
 
     def report(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(tr(f"cli.stage_{stage}"), total=total or None)
+            tasks[stage] = progress.add_task(tr(f"cli.stage_{stage}"), total=total or None,
+                                             counts_texts=stage in RATE_STAGES)
         progress.update(tasks[stage], completed=done, total=total or None)
 
     return progress, report
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl+C back until the block ends, so that saving a finished run is never cut in half.
+
+    Only the main thread can set signal handlers; elsewhere the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        logging.getLogger(__name__).info("Ctrl+C came while the run was being saved; the run is complete")
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the files written in ``staging`` into ``out``, replacing files of the same name."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in staging.iterdir():
+        os.replace(path, out / path.name)
 
 
 def _format_ratio(value: float, low: float, high: float) -> str:
@@ -166,6 +215,10 @@ def _print_topics(output: Console, info: dict) -> None:
     output.print(tr("cli.topics_found", count=topics["count"],
                     outliers=topics["outlier_share_after_reduction"],
                     before=topics["outlier_share_before_reduction"]))
+    sample = topics.get("fitted_on_sample")
+    if sample:
+        output.print(tr("cli.topics_sampled", sample=sample["sample_size"], texts=info["embedding"]["texts_embedded"],
+                        seed=sample["seed"]))
 
 
 def _outcome_table(outcomes) -> Table:
@@ -230,17 +283,29 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
 
     store_path = store or default_store_path()
     progress, report = _progress_bar()
+    staging: Path | None = None
     try:
         with progress:
             result = run_analysis(feedback, settings, customers_path=customers, progress=report)
-        write_outputs(result, out)
-        save_run(result, store_path)
+            report("save", 0, 1)
+            # Files go to a hidden sibling folder first, so an interrupted or failed run
+            # leaves --out as it was. They move into --out once the store has the run.
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-partial-", dir=out.parent))
+            write_outputs(result, staging)
+            with _sigint_deferred():
+                save_run(result, store_path)
+                _publish(staging, out)
+            report("save", 1, 1)
     except PainpointsError as error:
         console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")
         raise typer.Exit(code=2) from error
     except KeyboardInterrupt:
         console.print(tr("cli.interrupted"))
         raise typer.Exit(code=130)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     _print_summary(result, out, store_path)
 
 
@@ -267,6 +332,9 @@ def analyze(
     embedding: str = typer.Option("auto", "--embedding", help=tr("cli.opt_embedding")),
     seed: int = typer.Option(42, "--seed", help=tr("cli.opt_seed")),
     min_topic_size: Optional[int] = typer.Option(None, "--min-topic-size", help=tr("cli.opt_min_topic_size")),
+    fit_sample: int = typer.Option(DEFAULT_FIT_SAMPLE_SIZE, "--fit-sample", help=tr("cli.opt_fit_sample")),
+    engine: str = typer.Option("local", "--engine", help=tr("cli.opt_engine")),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help=tr("cli.opt_ray_address")),
     seed_topics: Optional[Path] = typer.Option(None, "--seed-topics", help=tr("cli.opt_seed_topics")),
     no_redact: bool = typer.Option(False, "--no-redact", help=tr("cli.opt_no_redact")),
     t2s: bool = typer.Option(False, "--t2s", help=tr("cli.opt_t2s")),
@@ -297,6 +365,9 @@ def analyze(
             embedding=embedding,
             seed=seed,
             min_topic_size=min_topic_size,
+            fit_sample_size=fit_sample or None,
+            engine=engine,
+            ray_address=ray_address,
             seed_topics=seed_topics,
             redact_pii=not no_redact,
             traditional_to_simplified=t2s,
@@ -335,8 +406,12 @@ def ui(
     command = [
         sys.executable, "-m", "streamlit", "run", str(UI_SCRIPT),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--", "--store", str(store_path),
+        "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+        "--client.toolbarMode", "viewer", "--", "--store", str(store_path),
     ]
+    if lang_ui:
+        # The viewer's first language: PAINPOINTS_LANG wins over the browser's locale.
+        os.environ["PAINPOINTS_LANG"] = lang_ui
     # Replace this process with Streamlit, so that stopping "painpoints ui" (Ctrl+C
     # or kill) stops the server too instead of leaving a child process running.
     console.file.flush()

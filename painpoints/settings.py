@@ -16,6 +16,8 @@ ScoreKindOption = Literal["nps", "csat"]
 SCORE_KIND_OPTIONS: Final[tuple[str, ...]] = get_args(ScoreKindOption)
 PeriodOption = Literal["week", "month"]
 PERIOD_OPTIONS: Final[tuple[str, ...]] = get_args(PeriodOption)
+EngineOption = Literal["local", "ray"]
+ENGINE_OPTIONS: Final[tuple[str, ...]] = get_args(EngineOption)
 
 DEFAULT_SEED: Final = 42
 # Share of rows that may stay unclustered after outlier reduction.
@@ -32,6 +34,13 @@ MAX_INPUT_MB: Final = 1024
 # Upload limit of the viewer (MiB); it must equal ``server.maxUploadSize`` in
 # .streamlit/config.toml. Larger files go through ``painpoints analyze``.
 MAX_UPLOAD_MB: Final = 200
+# Distinct texts above which topics are fitted on a sample of this many texts and the
+# rest are assigned to the nearest topic (painpoints.sampling).
+# NOTE: 50,000 keeps 100k rows under 4 GB (3.15 GiB measured with the hashing embedder),
+# but how well a fit on 50,000 texts agrees with a full fit is not measured yet.
+DEFAULT_FIT_SAMPLE_SIZE: Final = 50_000
+# Smallest sample the settings accept: smaller samples give too few texts per topic.
+MIN_FIT_SAMPLE_SIZE: Final = 1_000
 
 
 def default_home() -> Path:
@@ -90,6 +99,10 @@ class AnalysisSettings:
     seed: int = DEFAULT_SEED
     min_topic_size: int | None = None
     max_outlier_share: float = DEFAULT_MAX_OUTLIER_SHARE
+    # fit_sample_size: with more distinct texts than this, topics are fitted on a
+    # sample of this size (seeded by ``seed``) and the rest are assigned to the nearest
+    # topic. None fits on all texts.
+    fit_sample_size: int | None = DEFAULT_FIT_SAMPLE_SIZE
     # seed_topics: seed file of painpoints.guided. Its topics keep their names and
     # topic ids 0 … n_seeds - 1, and the other texts form discovered topics.
     seed_topics: Path | None = None
@@ -97,12 +110,16 @@ class AnalysisSettings:
     traditional_to_simplified: bool = False
     sheet: str | None = None
     cache_dir: Path | None = None
-    # sentiment: scoring method of painpoints.sentiment ("auto" is "combined", because
-    # the pipeline always has embeddings). sentiment_label_col: the user's label
+    # sentiment: scoring method of painpoints.sentiment ("auto" is "self-trained",
+    # because the pipeline always has embeddings). sentiment_label_col: the user's label
     # column (rating, 满意/不满意 …); when given, a classifier fitted on it replaces
     # the method.
     sentiment: SentimentMethod = "auto"
     sentiment_label_col: str | None = None
+    # engine: where the clean, embed and topic-assignment stages run (painpoints.engine_ray
+    # for "ray"). ray_address: the Ray cluster; None starts Ray on this machine.
+    engine: EngineOption = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGE_OPTIONS:
@@ -137,6 +154,13 @@ class AnalysisSettings:
                 value=self.max_outlier_share,
                 rule="0 … 1",
             )
+        if self.fit_sample_size is not None and self.fit_sample_size < MIN_FIT_SAMPLE_SIZE:
+            raise SettingsError(
+                "settings.invalid_number",
+                option="--fit-sample",
+                value=self.fit_sample_size,
+                rule=f"0 (no sampling) or >= {MIN_FIT_SAMPLE_SIZE}",
+            )
         if self.sentiment not in SENTIMENT_METHODS:
             raise SettingsError(
                 "settings.invalid_choice",
@@ -144,6 +168,12 @@ class AnalysisSettings:
                 value=self.sentiment,
                 choices=", ".join(SENTIMENT_METHODS),
             )
+        if self.engine not in ENGINE_OPTIONS:
+            raise SettingsError(
+                "settings.invalid_choice", option="--engine", value=self.engine, choices=", ".join(ENGINE_OPTIONS)
+            )
+        if self.ray_address and self.engine != "ray":
+            raise SettingsError("engine.ray_address_without_ray", engine=self.engine)
 
     def to_dict(self) -> dict:
         """Return the settings as JSON-ready values."""
