@@ -116,7 +116,7 @@ def _split_list(value: object, separator: str) -> list[str]:
 
 
 def recount_topics(topics: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
-    """Recount ``rows``, ``customers``, ``share``, ``mean_sentiment`` and ``share_negative`` of every topic.
+    """Recount ``rows``, ``member_rows``, ``customers``, ``share``, ``mean_sentiment`` and ``share_negative``.
 
     Topics come back ordered by id with -1 (unclustered) last, as the pipeline writes
     them. A topic whose rows were all moved away stays, with 0 rows.
@@ -132,6 +132,8 @@ def recount_topics(topics: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFram
     topics["rows"] = [int(rows.get(topic, 0)) for topic in topics[S.TOPIC_ID]]
     topics["customers"] = [int(customers.get(topic, 0)) for topic in topics[S.TOPIC_ID]]
     topics["share"] = topics["rows"] / total
+    # Primary rows; ui/_edit.py recounts this from the memberships an edit carries over.
+    topics["member_rows"] = topics["rows"]
     sentiment = topic_sentiment(clustered, clustered_ids)
     for column in TOPIC_SENTIMENT_COLUMNS:
         topics[column] = [float(sentiment[column].get(topic, np.nan)) for topic in topics[S.TOPIC_ID]]
@@ -469,3 +471,51 @@ def split_topic(
                                "n_topics": n_topics, "seed": seed, "rows_by_topic": rows_by_topic})
     logger.info("split topic %d into %s", topic_id, rows_by_topic)
     return EditResult(topics, documents, edit)
+
+
+def carry_memberships(memberships: pd.DataFrame, result: EditResult) -> pd.DataFrame:
+    """Return the run's memberships after the edit in ``result``, one primary line per row with a topic.
+
+    A rename changes nothing. After a merge, lines of the merged topics point to the
+    topic they were merged into. Every row's primary line follows its topic in
+    ``result.documents`` (a moved or split row gets a new primary topic, with an empty
+    score); its other topics stay unless one of them is the new primary or no longer
+    exists. Rows left without a topic (moved to -1) keep no line.
+
+    >>> before = pd.DataFrame({S.ROW_NUMBER: [1, 1], S.TOPIC_ID: [0, 2], S.MEMBERSHIP_SCORE: [0.9, 0.7],
+    ...                        S.IS_PRIMARY: [True, False]})
+    >>> documents = pd.DataFrame({S.ROW_NUMBER: [1], S.TOPIC_ID: [0]})
+    >>> topics = pd.DataFrame({S.TOPIC_ID: [0, 1]})
+    >>> merged = EditResult(topics, documents, TopicEdit("merge", {"topic_ids": [0, 2], "into": 0}))
+    >>> carry_memberships(before, merged)[S.TOPIC_ID].tolist()
+    [0]
+    """
+    if result.edit.action == "rename" or memberships is None or memberships.empty:
+        return memberships
+    lines = memberships[list(S.MEMBERSHIP_COLUMNS)].copy()
+    lines[S.TOPIC_ID] = lines[S.TOPIC_ID].astype("int64")
+    if result.edit.action == "merge":
+        into = int(result.edit.details["into"])
+        lines[S.TOPIC_ID] = lines[S.TOPIC_ID].replace({int(topic): into for topic in result.edit.details["topic_ids"]})
+
+    topic_of_row = _document_topics(result.documents)
+    has_topic = topic_of_row.notna() & (topic_of_row.fillna(S.UNCLUSTERED) >= 0)
+    primary = pd.DataFrame({S.ROW_NUMBER: result.documents.loc[has_topic, S.ROW_NUMBER].astype("int64").to_numpy(),
+                            S.TOPIC_ID: topic_of_row[has_topic].astype("int64").to_numpy()})
+    old_primary = lines[lines[S.IS_PRIMARY].astype(bool)].drop_duplicates([S.ROW_NUMBER, S.TOPIC_ID])
+    primary = primary.merge(old_primary[[S.ROW_NUMBER, S.TOPIC_ID, S.MEMBERSHIP_SCORE]],
+                            on=[S.ROW_NUMBER, S.TOPIC_ID], how="left")
+    primary[S.IS_PRIMARY] = True
+
+    existing = set(result.topics[S.TOPIC_ID].astype("int64")) - {S.UNCLUSTERED}
+    others = lines[~lines[S.IS_PRIMARY].astype(bool) & lines[S.TOPIC_ID].isin(existing)
+                   & lines[S.ROW_NUMBER].isin(primary[S.ROW_NUMBER])]
+    others = others.merge(primary[[S.ROW_NUMBER, S.TOPIC_ID]], on=[S.ROW_NUMBER, S.TOPIC_ID], how="left",
+                          indicator=True)
+    others = others[others["_merge"] == "left_only"].drop(columns="_merge")
+    others = others.sort_values(S.MEMBERSHIP_SCORE, ascending=False).drop_duplicates([S.ROW_NUMBER, S.TOPIC_ID])
+    carried = pd.concat([primary[list(S.MEMBERSHIP_COLUMNS)], others[list(S.MEMBERSHIP_COLUMNS)]],
+                        ignore_index=True)
+    carried[S.IS_PRIMARY] = carried[S.IS_PRIMARY].astype(bool)
+    return carried.sort_values([S.ROW_NUMBER, S.IS_PRIMARY, S.MEMBERSHIP_SCORE], ascending=[True, False, False],
+                               kind="stable").reset_index(drop=True)

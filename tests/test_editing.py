@@ -141,6 +141,8 @@ def test_merge_invariants(run):
     assert len(result.documents) == len(documents)
     assert result.documents[S.TOPIC_ID].isna().sum() == documents[S.TOPIC_ID].isna().sum()
     assert_consistent(result.topics, result.documents)
+    # An edited run keeps one topic per row, so member rows equal rows.
+    assert result.topics["member_rows"].tolist() == result.topics["rows"].tolist()
 
 
 def test_merge_defaults_into_largest(run):

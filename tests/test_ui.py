@@ -218,6 +218,12 @@ def test_read_run_list_without_runs_table(tmp_path):
 
 
 # --- the app through AppTest -------------------------------------------------------------
+#
+# The app is a multipage app whose pages are callables (``st.Page(render, url_path=...)``).
+# AppTest.switch_page() reaches only file pages, so the tests drive the app in two ways.
+# ``_start`` runs ui/app.py itself: sidebar, run select and the start page (Overview with
+# runs). ``run_page`` runs one page's ``render`` through AppTest.from_function, with the
+# run loaded from the store as ui/app.py passes it.
 
 
 @pytest.fixture
@@ -235,6 +241,36 @@ def _start(monkeypatch, store_path: Path, language: str = "en") -> AppTest:
     return app
 
 
+def _render_page(module_name: str, ui_dir: str, store: str, language: str, run_id: str | None) -> None:
+    # AppTest.from_function runs this function's source as a script, so it imports what it needs.
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from painpoints.store import load_run
+
+    if ui_dir not in sys.path:
+        sys.path.insert(0, ui_dir)
+    page = importlib.import_module(module_name)
+    run = load_run(store, run_id) if run_id else None
+    page.render(Path(store), language, run)
+
+
+def run_page(module_name: str, store_path: Path, language: str = "en", run_id: str | None = None,
+             missing_run: bool = False) -> AppTest:
+    """Run ``ui/<module_name>.py``'s ``render`` in AppTest with a run of ``store_path``.
+
+    ``run_id`` None picks the newest run; ``missing_run`` passes no run at all.
+    """
+    if run_id is None and not missing_run:
+        run_id = list_runs(store_path)["run_id"][0]
+    app = AppTest.from_function(_render_page, default_timeout=60, kwargs={
+        "module_name": module_name, "ui_dir": str(APP_PATH.parent), "store": str(store_path),
+        "language": language, "run_id": run_id})
+    app.run()
+    return app
+
+
 def _captions(app: AppTest) -> list[str]:
     return [element.value for element in app.caption]
 
@@ -245,30 +281,45 @@ def _display_values(app: AppTest, index: int) -> pd.DataFrame:
     return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
 
 
-def test_app_shows_run(monkeypatch, store):
+def test_app_shows_run_overview(monkeypatch, store):
     app = _start(monkeypatch, store)
     run = load_run(store)
 
     assert not app.exception
-    assert app.title[0].value == tr("ui.title", "en")
+    assert app.title[0].value == tr("ui.page_overview", "en")
     assert app.markdown[0].value == _view.escape_markdown(_view.run_summary(run.run_id, run.info, "en"))
     assert "Rows: 40 = topic 40 + unclustered 0 + no content 0 + duplicate 0 + rejected 0" in _captions(app)
 
 
-def test_app_table_lists_topics(monkeypatch, store):
+def test_app_opens_the_run_a_page_asked_for(monkeypatch, store, themed_csv, settings):
+    save_run(run_analysis(themed_csv, settings), store)
     app = _start(monkeypatch, store)
+    shown = app.session_state["run"]
+    other = next(run_id for run_id in list_runs(store)["run_id"] if run_id != shown)
+
+    app.session_state["open_run"] = other
+    app.run()
+
+    assert not app.exception
+    assert app.session_state["run"] == other
+    assert "open_run" not in app.session_state
+
+
+def test_churn_table_lists_topics(store):
+    app = run_page("page_churn", store)
     run = load_run(store)
     table = app.dataframe[0].value
     outcomes = run.topic_outcomes
 
+    assert not app.exception
     assert sorted(table["Topic id"]) == sorted(outcomes[S.TOPIC_ID])
     assert set(table["Label"]) == set(outcomes["label"])
     assert table["Lift"].tolist() == sorted(outcomes["lift"], reverse=True)
     assert list(table.columns) == list(_view.outcome_headers("en").values())
 
 
-def test_app_table_formats_numbers(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_churn_table_formats_numbers(store):
+    app = run_page("page_churn", store)
     outcomes = _view.sort_by_lift(load_run(store).topic_outcomes)
     displayed = _display_values(app, 0)
 
@@ -277,8 +328,8 @@ def test_app_table_formats_numbers(monkeypatch, store):
         _view.format_ratio_ci(row.odds_ratio, row.or_ci_low, row.or_ci_high) for row in outcomes.itertuples()]
 
 
-def test_app_reports_no_findings_for_small_groups(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_churn_reports_no_findings_for_small_groups(store):
+    app = run_page("page_churn", store)
     assert load_run(store).topic_outcomes["small_group"].all()
     assert tr("ui.no_findings", "en") in _captions(app)
 
@@ -288,11 +339,21 @@ def test_app_switches_to_chinese(monkeypatch, store):
     app.radio(key="language").set_value("zh").run()
 
     assert not app.exception
-    assert app.title[0].value == "painpoints：话题与流失"
-    assert list(app.dataframe[0].value.columns) == [
+    assert app.title[0].value == "概览"
+    assert app.selectbox(key="run").label == "运行"
+
+
+def test_pages_in_chinese(store):
+    churn = run_page("page_churn", store, language="zh")
+    verbatims = run_page("page_verbatims", store, language="zh")
+
+    assert not churn.exception
+    assert not verbatims.exception
+    assert churn.title[0].value == "话题与流失"
+    assert list(churn.dataframe[0].value.columns) == [
         "话题编号", "话题标签", "客户数", "流失数", "流失率", "其他客户流失率", "提升倍数",
-        "优势比（95% 置信区间）", "p 值", "q 值（FDR）", "小样本", "风险收入", "平均情感", "负面占比"]
-    assert list(app.dataframe[1].value.columns) == [
+        "q 值（FDR）", "小样本", "风险收入", "优势比（95% 置信区间）", "p 值", "平均情感", "负面占比"]
+    assert list(verbatims.dataframe[0].value.columns) == [
         "工单编号", "客户 ID", "反馈内容", "情感得分", "情感类别", "是否流失", "日期"]
 
 
@@ -303,8 +364,8 @@ def _notes_expander(app: AppTest, language: str, count: int):
     return found[0]
 
 
-def test_app_shows_outcome_notes(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_churn_shows_outcome_notes(store):
+    app = run_page("page_churn", store)
     notes = load_run(store).info["outcomes"]["messages"]
 
     assert not app.exception
@@ -314,9 +375,8 @@ def test_app_shows_outcome_notes(monkeypatch, store):
     assert expander.markdown[0].value == "- population: customers with at least one non-rejected feedback row"
 
 
-def test_app_outcome_notes_in_chinese(monkeypatch, store):
-    app = _start(monkeypatch, store)
-    app.radio(key="language").set_value("zh").run()
+def test_churn_outcome_notes_in_chinese(store):
+    app = run_page("page_churn", store, language="zh")
     notes = load_run(store).info["outcomes"]["messages"]
 
     assert not app.exception
@@ -326,13 +386,13 @@ def test_app_outcome_notes_in_chinese(monkeypatch, store):
     assert expander.markdown[0].value == "- 总体：至少有一行未被剔除的反馈的客户"
 
 
-def test_app_outcome_notes_of_legacy_run(monkeypatch, tmp_path, themed_csv, settings):
+def test_churn_outcome_notes_of_legacy_run(tmp_path, themed_csv, settings):
     result = run_analysis(themed_csv, settings)
     legacy = ["population: customers with at least one non-rejected feedback row", "topic(s) [0]: a note"]
     result.info["outcomes"]["messages"] = legacy
     path = tmp_path / "runs.duckdb"
     save_run(result, path)
-    app = _start(monkeypatch, path, language="zh")
+    app = run_page("page_churn", path, language="zh")
 
     assert not app.exception
     expander = _notes_expander(app, "zh", 2)
@@ -343,18 +403,29 @@ def test_app_outcome_notes_of_legacy_run(monkeypatch, tmp_path, themed_csv, sett
 def test_app_language_defaults_to_environment(monkeypatch, store):
     app = _start(monkeypatch, store, language="zh")
     assert app.radio(key="language").value == "zh"
-    assert app.title[0].value == tr("ui.title", "zh")
+    assert app.title[0].value == tr("ui.page_overview", "zh")
 
 
-def test_app_topic_shows_its_rows(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_initial_language_order(monkeypatch):
+    monkeypatch.setenv("PAINPOINTS_LANG", "en")
+    assert _view.initial_language({"PAINPOINTS_LANG": "en"}, "zh-CN") == "en"
+    monkeypatch.delenv("PAINPOINTS_LANG")
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    assert _view.initial_language({}, "zh-CN") == "zh"
+    assert _view.initial_language({}, "en-GB") == "en"
+    assert _view.initial_language({}, "fr-FR") == "en"
+    assert _view.initial_language({}, None) == "en"
+
+
+def test_verbatims_topic_shows_its_rows(store):
+    app = run_page("page_verbatims", store)
     run = load_run(store)
     topic_options = app.selectbox(key="topic").options
 
     assert len(topic_options) == len(run.topics)
     for topic_id, expected_rows in zip(run.topics[S.TOPIC_ID], run.topics["rows"]):
         app.selectbox(key="topic").set_value(int(topic_id)).run()
-        displayed = app.dataframe[1].value
+        displayed = app.dataframe[0].value
         assert not app.exception
         assert len(displayed) == expected_rows, f"topic {topic_id}"
         assert tr("ui.rows_in_topic", "en", count=expected_rows) in _captions(app)
@@ -362,8 +433,8 @@ def test_app_topic_shows_its_rows(monkeypatch, store):
         assert displayed["Feedback"].tolist() == texts.tolist()
 
 
-def test_app_search_filters_rows(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_verbatims_search_filters_rows(store):
+    app = run_page("page_verbatims", store)
     documents = load_run(store).documents
     refund_topic = int(documents.loc[documents[S.TEXT].str.contains("退款"), S.TOPIC_ID].mode()[0])
     in_topic = documents[documents[S.TOPIC_ID] == refund_topic]
@@ -371,7 +442,7 @@ def test_app_search_filters_rows(monkeypatch, store):
 
     app.selectbox(key="topic").set_value(refund_topic).run()
     app.text_input(key="search").set_value("到账").run()
-    displayed = app.dataframe[1].value
+    displayed = app.dataframe[0].value
 
     assert not app.exception
     assert len(expected) > 0
@@ -381,11 +452,11 @@ def test_app_search_filters_rows(monkeypatch, store):
     assert caption in _captions(app)
 
 
-def test_app_search_without_match_shows_no_rows(monkeypatch, store):
-    app = _start(monkeypatch, store)
+def test_verbatims_search_without_match_shows_no_rows(store):
+    app = run_page("page_verbatims", store)
     app.text_input(key="search").set_value("no such words").run()
     assert not app.exception
-    assert app.dataframe[1].value.empty
+    assert app.dataframe[0].value.empty
 
 
 def test_app_run_select_lists_newest_first(monkeypatch, store, themed_csv, settings):
@@ -417,8 +488,8 @@ def test_app_missing_store_shows_no_runs(monkeypatch, tmp_path):
     app = _start(monkeypatch, missing)
 
     assert not app.exception
-    assert [element.value for element in app.info] == [_view.no_runs_message(missing, "en")]
-    assert not app.dataframe
+    assert _view.no_runs_message(missing, "en") in [element.value for element in app.info]
+    assert app.title[0].value == tr("ui.page_upload", "en")
 
 
 def test_app_empty_store_shows_no_runs(monkeypatch, tmp_path):
@@ -427,7 +498,7 @@ def test_app_empty_store_shows_no_runs(monkeypatch, tmp_path):
     app = _start(monkeypatch, empty)
 
     assert not app.exception
-    assert [element.value for element in app.info] == [_view.no_runs_message(empty, "en")]
+    assert _view.no_runs_message(empty, "en") in [element.value for element in app.info]
 
 
 def test_app_unreadable_store_shows_error(monkeypatch, tmp_path):
@@ -440,14 +511,32 @@ def test_app_unreadable_store_shows_error(monkeypatch, tmp_path):
     assert app.error[0].value.startswith("Cannot open the run store")
 
 
-def test_app_run_without_outcome(monkeypatch, tmp_path, themed_frame, settings):
+@pytest.mark.parametrize("module_name", ["page_overview", "page_churn", "page_verbatims", "page_trends"])
+def test_reading_pages_without_run(tmp_path, module_name):
+    missing = tmp_path / "missing.duckdb"
+    app = run_page(module_name, missing, missing_run=True)
+
+    assert not app.exception
+    assert [element.value for element in app.info] == [_view.no_runs_message(missing, "en")]
+
+
+def test_run_without_outcome(tmp_path, themed_frame, settings):
     feedback = tmp_path / "no_outcome.csv"
     themed_frame.drop(columns=["theme", "是否流失"]).to_csv(feedback, index=False, encoding="utf-8")
     path = tmp_path / "runs.duckdb"
     save_run(run_analysis(feedback, settings), path)
-    app = _start(monkeypatch, path)
+    churn = run_page("page_churn", path)
+    verbatims = run_page("page_verbatims", path)
 
-    assert not app.exception
-    assert [element.value for element in app.info] == [tr("ui.no_outcome", "en")]
-    assert len(app.dataframe) == 1
-    assert len(app.dataframe[0].value) == load_run(path).topics["rows"][0]
+    assert not churn.exception
+    assert [element.value for element in churn.info] == [tr("ui.no_outcome", "en")]
+    assert not churn.dataframe
+    assert not verbatims.exception
+    assert len(verbatims.dataframe[0].value) == load_run(path).topics["rows"][0]
+    assert not [radio for radio in verbatims.radio if radio.key == "churned"]
+
+
+def test_rows_with_several_topics():
+    memberships = pd.DataFrame({S.ROW_NUMBER: [1, 1, 2, 3, 3, 3], S.TOPIC_ID: [0, 1, 0, 2, 0, 1]})
+    assert _view.rows_with_several_topics(memberships) == 2
+    assert _view.rows_with_several_topics(pd.DataFrame(columns=[S.ROW_NUMBER, S.TOPIC_ID])) == 0

@@ -21,7 +21,7 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.errors import StoreError
-from painpoints.i18n import tr
+from painpoints.i18n import detect_language, normalise_language, tr
 from painpoints.outcomes._messages import stored_message_text
 from painpoints.settings import default_store_path
 from painpoints.store import list_runs
@@ -43,11 +43,11 @@ OUTCOME_HEADER_KEYS: Final = {
     "churn_rate": "ui.col_churn_rate",
     "baseline_rate": "ui.col_baseline_rate",
     "lift": "ui.col_lift",
-    "odds_ratio": "ui.col_odds_ratio",
-    "p_value": "ui.col_p_value",
     "q_value": "ui.col_q_value",
     "small_group": "ui.col_small_group",
     "revenue_at_risk": "ui.col_revenue_at_risk",
+    "odds_ratio": "ui.col_odds_ratio",
+    "p_value": "ui.col_p_value",
     "mean_sentiment": "ui.col_mean_sentiment",
     "share_negative": "ui.col_share_negative",
 }
@@ -85,6 +85,28 @@ def resolve_store_path(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
     if configured:
         return Path(configured).expanduser()
     return default_store_path()
+
+
+def initial_language(environ: Mapping[str, str], browser_locale: str | None) -> str:
+    """Pick the interface language of a new session: ``"zh"`` or ``"en"``.
+
+    ``PAINPOINTS_LANG`` wins, then the browser's locale (``st.context.locale``, such
+    as ``"zh-CN"``), then the system locale through :func:`painpoints.i18n.detect_language`.
+    A browser locale that is neither Chinese nor English falls through to the system locale.
+    """
+    if environ.get("PAINPOINTS_LANG"):
+        return detect_language()
+    if browser_locale:
+        try:
+            return normalise_language(browser_locale)
+        except ValueError:
+            pass
+    return detect_language()
+
+
+def run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    """Return ``{run_id: "run_id · file name"}`` for the run select, in the order of ``runs``."""
+    return {row.run_id: f"{row.run_id} · {Path(str(row.input_path)).name}" for row in runs.itertuples()}
 
 
 def read_run_list(store: Path) -> pd.DataFrame:
@@ -195,6 +217,13 @@ def display_label(topic_id: object, label: str, language: str) -> str:
     return label
 
 
+def rows_with_several_topics(memberships: pd.DataFrame) -> int:
+    """Return how many rows belong to more than one topic (0 for runs saved without memberships)."""
+    if memberships is None or memberships.empty:
+        return 0
+    return int((memberships.groupby(S.ROW_NUMBER).size() > 1).sum())
+
+
 def status_line(info: Mapping, language: str) -> str:
     """Return the row counts by status, e.g. ``"Rows: 40 = topic 38 + unclustered 2 + …"``."""
     counts = info.get("rows_by_status", {})
@@ -228,14 +257,14 @@ def sort_by_lift(outcomes: pd.DataFrame) -> pd.DataFrame:
     return outcomes.sort_values("lift", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Build the topic-vs-churn table that the viewer shows, sorted by lift.
+def outcome_table_frame(outcomes: pd.DataFrame, language: str, sort: bool = True) -> pd.DataFrame:
+    """Build the topic-vs-churn table that the viewer shows, sorted by lift unless ``sort`` is False.
 
     Columns keep their numeric values so that sorting in the browser stays numeric.
     :func:`outcome_table_formats` turns them into text. The odds ratio and its 95% CI
     form one text column. Headers are translated.
     """
-    ordered = sort_by_lift(outcomes)
+    ordered = sort_by_lift(outcomes) if sort else outcomes.reset_index(drop=True)
     table = pd.DataFrame({
         S.TOPIC_ID: ordered[S.TOPIC_ID].astype("int64"),
         "label": [display_label(topic, label, language)
@@ -245,12 +274,16 @@ def outcome_table_frame(outcomes: pd.DataFrame, language: str) -> pd.DataFrame:
         "churn_rate": ordered["churn_rate"],
         "baseline_rate": ordered["baseline_rate"],
         "lift": ordered["lift"],
+        # What a product manager reads first stays left of the fold: lift, q, the
+        # small-group flag and the revenue at risk; the odds ratio and p follow.
+        "q_value": ordered["q_value"],
+        "small_group": ordered["small_group"].astype(bool),
+        # An all-empty column comes back from DuckDB as None objects, which the browser
+        # shows as "None"; as floats they are NaN and formatted as missing.
+        "revenue_at_risk": pd.to_numeric(ordered["revenue_at_risk"], errors="coerce").astype(float),
         "odds_ratio": [format_ratio_ci(value, low, high) for value, low, high
                        in zip(ordered["odds_ratio"], ordered["or_ci_low"], ordered["or_ci_high"])],
         "p_value": ordered["p_value"],
-        "q_value": ordered["q_value"],
-        "small_group": ordered["small_group"].astype(bool),
-        "revenue_at_risk": ordered["revenue_at_risk"],
         # Runs saved before sentiment scoring have no sentiment columns.
         "mean_sentiment": ordered.get("mean_sentiment", pd.Series(float("nan"), index=ordered.index)),
         "share_negative": ordered.get("share_negative", pd.Series(float("nan"), index=ordered.index)),

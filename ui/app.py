@@ -1,4 +1,4 @@
-"""painpoints viewer: one run's topic-vs-churn table, key findings and verbatims.
+"""painpoints viewer: a multipage Streamlit app over the DuckDB run store.
 
 Start it with ``painpoints ui`` or ``streamlit run ui/app.py -- --store PATH``.
 The run store is ``--store PATH`` after ``--``, else the ``PAINPOINTS_STORE``
@@ -6,130 +6,120 @@ environment variable, else ``painpoints.settings.default_store_path()``.
 Streamlit's AppTest runs the script with the test process's ``sys.argv``, so the
 tests pass the store through ``PAINPOINTS_STORE``.
 
-Everything except the Streamlit calls lives in ``_view.py``.
+This script draws the sidebar (language switch, session key ``"language"``; run
+select, session key ``"run"``), loads the chosen run and hands it to the page that
+``st.navigation`` picks. Every page module exposes
+``render(store: Path, language: str, run: StoredRun | None) -> None``, and its URL
+path is fixed (``/upload``, ``/overview``, ``/churn``, ``/verbatims``, ``/trends``,
+``/edit``, ``/runs``). The app root is a hidden start page that switches to
+Overview when the store has runs and to Upload & run when it has none.
+
+Everything except the Streamlit calls lives in ``_view*.py``, ``_charts.py`` and the
+other ``_*.py`` modules.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
+import _view
+import page_churn
+import page_edit
+import page_overview
+import page_runs
+import page_trends
+import page_upload
+import page_verbatims
 import streamlit as st
 
-import _upload
-import _view
-from painpoints import schema as S
-from painpoints.errors import PainpointsError, StoreError
-from painpoints.i18n import detect_language, tr
+from painpoints.errors import StoreError
+from painpoints.i18n import tr
 from painpoints.store import StoredRun, load_run
 
+# (module, URL path, catalogue key of the title), in navigation order.
+PAGES = (
+    (page_upload, "upload", "ui.page_upload"),
+    (page_overview, "overview", "ui.page_overview"),
+    (page_churn, "churn", "ui.page_churn"),
+    (page_verbatims, "verbatims", "ui.page_verbatims"),
+    (page_trends, "trends", "ui.page_trends"),
+    (page_edit, "edit", "ui.page_edit"),
+    (page_runs, "runs", "ui.page_runs"),
+)
 
-# A saved run never changes, so its tables are cached by store and run id.
+
+# Runs are cached by store and run id. Pages that change the store (upload, edit,
+# delete) clear this cache, so a cached run is never older than the store.
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load_run(store: str, run_id: str) -> StoredRun:
     return load_run(store, run_id)
 
 
 if "language" not in st.session_state:
-    st.session_state["language"] = detect_language()
+    st.session_state["language"] = _view.initial_language(os.environ, st.context.locale)
 language = st.session_state["language"]
 
 st.set_page_config(page_title=tr("ui.title", language), layout="wide")
 
 store = _view.resolve_store_path(sys.argv[1:], os.environ)
 
+# The page links go on top of the sidebar, but st.page_link needs the pages that
+# st.navigation registers at the end, so they are drawn into this container later.
+page_links = st.sidebar.container()
+
 with st.sidebar:
     language = st.radio(tr("ui.language", language), options=list(_view.LANGUAGE_NAMES),
                         format_func=_view.LANGUAGE_NAMES.get, key="language", horizontal=True)
 
-st.title(tr("ui.title", language))
-
-with st.expander(tr("ui.new_analysis", language), expanded=False):
-    st.caption(tr("ingest.upload_limit", language, limit=_upload.upload_limit_mb()))
-    uploaded = st.file_uploader(tr("ui.upload_file", language), type=list(_upload.UPLOAD_TYPES), key="upload")
-    outcome_column = st.text_input(tr("ui.outcome_column", language), key="upload_outcome")
-    event_value = st.text_input(tr("ui.event_value", language), key="upload_event")
-    embedding = st.selectbox(tr("ui.embedding", language), options=_upload.embedding_choices(), key="upload_model")
-    if st.button(tr("ui.analyse", language), disabled=uploaded is None, key="upload_run"):
-        bar = st.progress(0.0)
-
-        def show_progress(stage: str, done: int, total: int) -> None:
-            share = done / total if total else 0.0
-            bar.progress(min(share, 1.0), text=tr(f"cli.stage_{stage}", language))
-
-        try:
-            new_run = _upload.analyse_upload(
-                uploaded.getvalue(), uploaded.name, store, outcome_column=outcome_column,
-                event_value=event_value, embedding=embedding, progress=show_progress,
-            )
-        except PainpointsError as error:
-            st.error(error.message(language))
-        else:
-            st.session_state["run"] = new_run
-            st.success(tr("ui.analysis_saved", language, run_id=new_run))
-            st.rerun()
-
+run = None
+run_ids: list[str] = []
 try:
     runs = _view.read_run_list(store)
 except StoreError as error:
     if error.key == "store.not_found":
-        st.info(_view.no_runs_message(store, language))
+        st.sidebar.info(_view.no_runs_message(store, language))
     else:
-        st.error(_view.store_error_message(error, language))
-    st.stop()
-if runs.empty:
-    st.info(_view.no_runs_message(store, language))
-    st.stop()
-
-run_labels = {row.run_id: f"{row.run_id} · {os.path.basename(row.input_path)}" for row in runs.itertuples()}
-with st.sidebar:
-    run_id = st.selectbox(tr("ui.run", language), options=list(run_labels), format_func=run_labels.get, key="run")
-
-try:
-    run = _load_run(str(store), run_id)
-except StoreError as error:
-    st.error(_view.store_error_message(error, language))
-    st.stop()
-
-st.markdown(_view.escape_markdown(_view.run_summary(run.run_id, run.info, language)))
-st.caption(_view.escape_markdown(_view.status_line(run.info, language)))
-
-st.subheader(tr("ui.outcome_table", language))
-if run.topic_outcomes.empty:
-    st.info(tr("ui.no_outcome", language))
+        st.sidebar.error(_view.store_error_message(error, language))
 else:
-    table = _view.outcome_table_frame(run.topic_outcomes, language)
-    st.dataframe(table.style.format(_view.outcome_table_formats(language)), hide_index=True)
+    if runs.empty:
+        st.sidebar.info(_view.no_runs_message(store, language))
+    run_labels = _view.run_labels(runs)
+    run_ids = list(run_labels)
+    if run_ids:
+        # A page cannot set "run" once the select exists, so pages that open a run
+        # (a new upload, "Open run") leave its id in "open_run" for this point.
+        pending = st.session_state.pop("open_run", None)
+        if pending in run_labels:
+            st.session_state["run"] = pending
+        # "run" may name a run that was deleted since; fall back to the newest.
+        if st.session_state.get("run") not in run_labels:
+            st.session_state["run"] = run_ids[0]
+        with st.sidebar:
+            run_id = st.selectbox(tr("ui.run", language), options=run_ids, format_func=run_labels.get, key="run")
+        try:
+            run = _load_run(str(store), run_id)
+        except StoreError as error:
+            st.sidebar.error(_view.store_error_message(error, language))
 
-    notes = _view.outcome_notes(run.info, language)
-    if notes:
-        with st.expander(tr("ui.outcome_notes", language, count=len(notes)), expanded=False):
-            for note in notes:
-                st.markdown("- " + _view.escape_markdown(note))
 
-    st.subheader(tr("ui.findings", language))
-    findings = _view.churn_findings(run.topic_outcomes, language)
-    for sentence in findings:
-        st.markdown("- " + _view.escape_markdown(sentence))
-    if not findings:
-        st.caption(tr("ui.no_findings", language))
 
-st.subheader(tr("ui.verbatims", language))
-choices = _view.topic_choices(run.topics, language)
-topic_id = st.selectbox(tr("ui.choose_topic", language), options=list(choices), format_func=choices.get, key="topic")
-query = st.text_input(tr("ui.search", language), key="search")
-sentiments = _view.sentiment_choices(language)
-sentiment = st.radio(tr("ui.sentiment_filter", language), options=list(sentiments), format_func=sentiments.get,
-                     key="sentiment", horizontal=True)
+def _open_start_page() -> None:
+    # The app root: Overview when the store has runs, Upload & run when it has none.
+    st.switch_page(pages[1] if run_ids else pages[0])
 
-rows = _view.topic_rows(run.documents, topic_id)
-matches = _view.search_rows(_view.filter_by_sentiment(rows, sentiment), query)
-st.caption(_view.escape_markdown(_view.rows_caption(len(rows), len(matches), query, language, sentiment)))
-headers = _view.verbatim_headers(language)
-displayed = matches.assign(**{S.SENTIMENT_LABEL: matches[S.SENTIMENT_LABEL].map(sentiments).fillna("")})
-st.dataframe(
-    displayed.rename(columns=headers),
-    hide_index=True,
-    column_config={headers[S.DATE]: st.column_config.DateColumn(format="YYYY-MM-DD"),
-                   headers[S.SENTIMENT]: st.column_config.NumberColumn(format="%+.2f")},
-)
+
+pages = [
+    st.Page(functools.partial(module.render, store, language, run), title=tr(title_key, language), url_path=url_path)
+    for module, url_path, title_key in PAGES
+]
+# Streamlit serves the default page at the root only, so /overview and the other
+# paths would not open a default page. A hidden start page is the default instead,
+# and the menu is drawn with page links.
+start = st.Page(_open_start_page, title=tr("ui.title", language), url_path="start", default=True)
+current = st.navigation([start, *pages], position="hidden")
+with page_links:
+    for page in pages:
+        st.page_link(page)
+current.run()
