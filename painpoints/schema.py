@@ -47,6 +47,9 @@ churned : boolean
 value : float
     Monthly revenue or customer lifetime value, when a value column exists.
 
+After these columns come the run's segment columns (``--segments``), named as in
+the input file, so that rows can be filtered by segment.
+
 Customers frame (one row per customer)
 --------------------------------------
 customer_id, churned, value, plus any covariate or duration columns the user names.
@@ -66,6 +69,33 @@ churn_rate_non_negative : float
 
 The outcome table counts only the rows of customers in its population. All four
 are NaN for a line without scored rows, such as the no-content line.
+
+Topic map (topics table)
+------------------------
+map_x, map_y : float
+    Position of the topic on a 2-D map of the topics (:mod:`painpoints.topic_map`):
+    the PCA projection of the topic's unit-length mean document embedding. NaN for
+    the unclustered line, for topics without embedded rows, and in runs saved before
+    the map existed.
+
+Memberships frame (several topics per row; memberships.csv)
+-----------------------------------------------------------
+One row per (row, topic) for every row with status ``topic`` or ``duplicate``
+whose text is clustered (:mod:`painpoints.membership` states the rule).
+
+row_number : int
+    Row of the documents frame.
+topic_id : int
+    A topic >= 0 the row belongs to.
+score : float
+    Cosine similarity, in −1 … 1, of the centred embedding of the row's text (primary
+    topic) or of its best clause (other topics) with the topic's centred centroid.
+is_primary : bool
+    True for the row's ``topic_id`` in the documents frame (exactly one per row),
+    False for the other topics the row also belongs to.
+
+In the topics table, ``rows`` counts the rows whose primary topic is the topic,
+and ``member_rows`` counts the rows that belong to it as primary or other topic.
 """
 
 from __future__ import annotations
@@ -120,6 +150,10 @@ DOCUMENT_COLUMNS: Final = (
     VALUE,
 )
 
+MEMBERSHIP_SCORE: Final = "score"
+IS_PRIMARY: Final = "is_primary"
+MEMBERSHIP_COLUMNS: Final = (ROW_NUMBER, TOPIC_ID, MEMBERSHIP_SCORE, IS_PRIMARY)
+
 # rejected_rows.csv: one line per problem of a rejected row, and one per no_content row.
 SKIPPED_ROW_COLUMNS: Final = (ROW_NUMBER, STATUS, "column", "value", REASON)
 
@@ -128,11 +162,14 @@ TOPIC_COLUMNS: Final = (
     "label",
     "keywords",
     "rows",
+    "member_rows",
     "customers",
     "share",
     "mean_sentiment",
     "share_negative",
     "examples",
+    "map_x",
+    "map_y",
 )
 
 OUTCOME_COLUMNS: Final = (

@@ -3,7 +3,9 @@
 Tables (each with ``run_id``): ``runs`` (one row per run, run.json as JSON),
 ``documents``, ``topics`` and ``topic_outcomes`` with the columns of
 :mod:`painpoints.schema`. A run is written in one transaction, so an interrupted
-save leaves the earlier runs as they were. Topic edits add ``topic_edits``
+save leaves the earlier runs as they were. ``memberships`` (every topic of each
+clustered row, ``schema.MEMBERSHIP_COLUMNS``) exists once a run with topics is
+saved, so stores written before it still open. Topic edits add ``topic_edits``
 (run_id, edit_number, action, details JSON, created_at) and ``codebooks``
 (run_id, model_id, codebook JSON), see :mod:`painpoints.editing` and
 :mod:`painpoints.codebook`.
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 TABLES = ("documents", "topics", "topic_outcomes")
 # Tables of the optional outcome analyses (OutcomeAnalysis.tables), written when a run has them.
 ANALYSIS_TABLES = ("survival", "survival_curves", "scores", "trends", "emerging_topics", "segments")
+# Every topic of each clustered row (RunResult.memberships), written when a run has topics.
+MEMBERSHIPS_TABLE = "memberships"
 # Tables of topic edits and codebooks, created on the first edit or codebook saved.
 EDIT_TABLES = ("topic_edits", "codebooks")
 
@@ -48,6 +52,9 @@ class StoredRun:
     topic_outcomes: pd.DataFrame
     # Table name in ANALYSIS_TABLES -> its rows, for the analyses the run has.
     analyses: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # schema.MEMBERSHIP_COLUMNS; empty for runs without topics, runs saved before the
+    # table existed, and edited runs.
+    memberships: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -128,6 +135,8 @@ def save_run(result: RunResult, path: str | Path) -> str:
                 for table, frame in result.analysis.tables().items():
                     if table in ANALYSIS_TABLES and len(frame):
                         _insert(connection, table, frame, result.run_id)
+            if result.memberships is not None and len(result.memberships):
+                _insert(connection, MEMBERSHIPS_TABLE, result.memberships, result.run_id)
     finally:
         connection.close()
     logger.info("saved run %s to %s", result.run_id, path)
@@ -142,6 +151,22 @@ def list_runs(path: str | Path) -> pd.DataFrame:
             "SELECT run_id, created_at, input_path FROM runs ORDER BY created_at DESC, run_id DESC").df()
     finally:
         connection.close()
+
+
+def list_run_infos(path: str | Path) -> dict[str, dict]:
+    """Return ``run_id -> info`` (run.json as stored) of every run, newest first.
+
+    Raises
+    ------
+    StoreError
+        When the store is missing or cannot be opened.
+    """
+    connection = connect(path, read_only=True)
+    try:
+        rows = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, run_id DESC").fetchall()
+    finally:
+        connection.close()
+    return {run_id: json.loads(info) for run_id, info in rows}
 
 
 def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
@@ -177,8 +202,13 @@ def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
                 frame = connection.execute(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [found_id]).df()
                 if len(frame):
                     analyses[table] = frame
+        memberships = pd.DataFrame(columns=list(S.MEMBERSHIP_COLUMNS))
+        if MEMBERSHIPS_TABLE in tables:
+            memberships = connection.execute(
+                f"SELECT * EXCLUDE (run_id) FROM {MEMBERSHIPS_TABLE} WHERE run_id = ? "
+                f"ORDER BY {S.ROW_NUMBER}, {S.IS_PRIMARY} DESC, {S.MEMBERSHIP_SCORE} DESC", [found_id]).df()
         return StoredRun(found_id, json.loads(info), frames["documents"], frames["topics"], frames["topic_outcomes"],
-                         analyses)
+                         analyses, memberships)
     finally:
         connection.close()
 
@@ -188,7 +218,7 @@ def delete_run(path: str | Path, run_id: str) -> None:
     connection = connect(path)
     try:
         with _transaction(connection):
-            for table in (*TABLES, *ANALYSIS_TABLES, *EDIT_TABLES):
+            for table in (*TABLES, *ANALYSIS_TABLES, MEMBERSHIPS_TABLE, *EDIT_TABLES):
                 if _has_table(connection, table):
                     connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
@@ -209,8 +239,9 @@ def _require_run(connection: duckdb.DuckDBPyConnection, path: str | Path, run_id
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    # fetchall() finishes the result: DuckDB 2 rejects register() while one is unread.
     return bool(connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                                   [table]).fetchone()[0])
+                                   [table]).fetchall()[0][0])
 
 
 def _insert_edits(connection: duckdb.DuckDBPyConnection, run_id: str, edits: Iterable[TopicEdit]) -> list[int]:
@@ -318,6 +349,7 @@ def save_edited_run(
     topics: pd.DataFrame,
     outcomes_frame: pd.DataFrame | None,
     edits: Iterable[TopicEdit] = (),
+    memberships: pd.DataFrame | None = None,
 ) -> None:
     """Replace a run's documents, topics and topic_outcomes rows in one transaction.
 
@@ -326,7 +358,9 @@ def save_edited_run(
 
     NOTE: the optional analysis tables (survival, trends, segments …) are not
     rewritten, so after a merge, split or move they still describe the topics as
-    they were before the edit.
+    they were before the edit. `memberships` (see
+    :func:`painpoints.editing.carry_memberships`) replace the run's memberships; when
+    None they are deleted, so the edited run has one topic per row.
 
     Raises
     ------
@@ -353,13 +387,16 @@ def save_edited_run(
         info["edited_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
         with _transaction(connection):
-            for table in TABLES:
+            # The old memberships name the topics as they were before the edit.
+            for table in (*TABLES, MEMBERSHIPS_TABLE):
                 if _has_table(connection, table):
-                    connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                    connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id]).fetchall()
             _insert(connection, "documents", documents, run_id)
             _insert(connection, "topics", topics, run_id)
             if outcomes_frame is not None and len(outcomes_frame):
                 _insert(connection, "topic_outcomes", outcomes_frame, run_id)
+            if memberships is not None and len(memberships):
+                _insert(connection, MEMBERSHIPS_TABLE, memberships[list(S.MEMBERSHIP_COLUMNS)], run_id)
             connection.execute("UPDATE runs SET info = ? WHERE run_id = ?",
                                [json.dumps(info, ensure_ascii=False, default=str), run_id])
             _insert_edits(connection, run_id, edits)
