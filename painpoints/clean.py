@@ -200,15 +200,10 @@ def clean_documents(documents: pd.DataFrame, redact: bool = True, simplify: bool
     cleaned.loc[empty & texts.ne(""), S.REASON] = "no_content_text"
     content = open_rows & ~empty
 
-    first_rows = cleaned.loc[content].groupby(S.TEXT_HASH, sort=False)[S.ROW_NUMBER].transform("min")
-    cleaned[S.DUPLICATE_OF] = pd.array([pd.NA] * len(cleaned), dtype="Int64")
-    repeated = first_rows[first_rows != cleaned.loc[content, S.ROW_NUMBER]]
-    cleaned.loc[repeated.index, S.DUPLICATE_OF] = repeated.astype("int64")
-    cleaned.loc[repeated.index, S.STATUS] = "duplicate"
-    cleaned.loc[repeated.index, S.REASON] = "same_text_as_row"
+    duplicates = mark_repeated_texts(cleaned, content)
     logger.info(
         "cleaned %d rows: %d rejected by ingest, %d without content, %d duplicates of an earlier row",
-        len(cleaned), int((~open_rows).sum()), int(empty.sum()), len(repeated),
+        len(cleaned), int((~open_rows).sum()), int(empty.sum()), duplicates,
     )
     return cleaned
 
@@ -256,3 +251,18 @@ def skipped_rows(cleaned: pd.DataFrame, rejections: pd.DataFrame, text_column: s
                              for column in S.SKIPPED_ROW_COLUMNS})
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values(S.ROW_NUMBER, kind="stable").reset_index(drop=True)[list(S.SKIPPED_ROW_COLUMNS)]
+
+
+def mark_repeated_texts(cleaned: pd.DataFrame, content: pd.Series) -> int:
+    """Mark repeated texts among the ``content`` rows of ``cleaned`` in place and return their count.
+
+    The row with the lowest row number keeps its text; every later row with the same
+    text hash becomes ``duplicate`` and points to it in ``duplicate_of``.
+    """
+    first_rows = cleaned.loc[content].groupby(S.TEXT_HASH, sort=False)[S.ROW_NUMBER].transform("min")
+    cleaned[S.DUPLICATE_OF] = pd.array([pd.NA] * len(cleaned), dtype="Int64")
+    repeated = first_rows[first_rows != cleaned.loc[content, S.ROW_NUMBER]]
+    cleaned.loc[repeated.index, S.DUPLICATE_OF] = repeated.astype("int64")
+    cleaned.loc[repeated.index, S.STATUS] = "duplicate"
+    cleaned.loc[repeated.index, S.REASON] = "same_text_as_row"
+    return len(repeated)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from painpoints import errors
 from painpoints import schema as S
-from painpoints.clean import clean_documents
+from painpoints.clean import clean_documents, mark_repeated_texts
 from painpoints.embed import (
     BATCH_SIZE,
     Embedder,
@@ -202,16 +202,8 @@ def mark_duplicates(cleaned: pd.DataFrame) -> pd.DataFrame:
     with an empty status, the row with the lowest row number keeps its text and the
     others point to it in ``duplicate_of``.
     """
-    # NOTE: this repeats the duplicate step of clean_documents, which does not expose it
-    # on its own; tests/test_engine_ray.py compares both engines' statuses row by row.
     cleaned = cleaned.copy()
-    content = cleaned[S.STATUS].eq("")
-    first_rows = cleaned.loc[content].groupby(S.TEXT_HASH, sort=False)[S.ROW_NUMBER].transform("min")
-    cleaned[S.DUPLICATE_OF] = pd.array([pd.NA] * len(cleaned), dtype="Int64")
-    repeated = first_rows[first_rows != cleaned.loc[content, S.ROW_NUMBER]]
-    cleaned.loc[repeated.index, S.DUPLICATE_OF] = repeated.astype("int64")
-    cleaned.loc[repeated.index, S.STATUS] = "duplicate"
-    cleaned.loc[repeated.index, S.REASON] = "same_text_as_row"
+    mark_repeated_texts(cleaned, cleaned[S.STATUS].eq(""))
     return cleaned
 
 
