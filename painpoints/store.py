@@ -144,11 +144,15 @@ def save_run(result: RunResult, path: str | Path) -> str:
 
 
 def list_runs(path: str | Path) -> pd.DataFrame:
-    """Return ``run_id``, ``created_at`` and ``input_path`` of every run, newest first."""
+    """Return ``run_id``, ``created_at`` and ``input_path`` of every run, newest first.
+
+    ``created_at`` has whole seconds, so runs saved within one second are ordered by
+    DuckDB's ``rowid``, which grows in the order rows are inserted.
+    """
     connection = connect(path, read_only=True)
     try:
         return connection.execute(
-            "SELECT run_id, created_at, input_path FROM runs ORDER BY created_at DESC, run_id DESC").df()
+            "SELECT run_id, created_at, input_path FROM runs ORDER BY created_at DESC, rowid DESC").df()
     finally:
         connection.close()
 
@@ -163,7 +167,7 @@ def list_run_infos(path: str | Path) -> dict[str, dict]:
     """
     connection = connect(path, read_only=True)
     try:
-        rows = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, run_id DESC").fetchall()
+        rows = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, rowid DESC").fetchall()
     finally:
         connection.close()
     return {run_id: json.loads(info) for run_id, info in rows}
@@ -180,7 +184,7 @@ def load_run(path: str | Path, run_id: str | None = None) -> StoredRun:
     connection = connect(path, read_only=True)
     try:
         if run_id is None:
-            row = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1").fetchone()
+            row = connection.execute("SELECT run_id, info FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
         else:
             row = connection.execute("SELECT run_id, info FROM runs WHERE run_id = ?", [run_id]).fetchone()
         if row is None:
