@@ -478,9 +478,9 @@ def carry_memberships(memberships: pd.DataFrame, result: EditResult) -> pd.DataF
 
     A rename changes nothing. After a merge, lines of the merged topics point to the
     topic they were merged into. Every row's primary line follows its topic in
-    ``result.documents`` (a moved or split row gets a new primary topic, with an empty
-    score); its other topics stay unless one of them is the new primary or no longer
-    exists. Rows left without a topic (moved to -1) keep no line.
+    ``result.documents``, so a moved or split row gets a new primary topic with an
+    empty score. A row's other topics stay, except the new primary and topics that no
+    longer exist. Rows left without a topic (moved to -1) keep no line.
 
     >>> before = pd.DataFrame({S.ROW_NUMBER: [1, 1], S.TOPIC_ID: [0, 2], S.MEMBERSHIP_SCORE: [0.9, 0.7],
     ...                        S.IS_PRIMARY: [True, False]})

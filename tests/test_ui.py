@@ -540,3 +540,10 @@ def test_rows_with_several_topics():
     memberships = pd.DataFrame({S.ROW_NUMBER: [1, 1, 2, 3, 3, 3], S.TOPIC_ID: [0, 1, 0, 2, 0, 1]})
     assert _view.rows_with_several_topics(memberships) == 2
     assert _view.rows_with_several_topics(pd.DataFrame(columns=[S.ROW_NUMBER, S.TOPIC_ID])) == 0
+
+
+def test_comparable_runs_put_the_same_file_first():
+    runs = pd.DataFrame({"run_id": ["r4", "r3", "r2", "r1"],
+                         "input_path": ["/a/waimai.csv", "demo.csv", "waimai.csv", "/b/waimai.csv"]})
+    assert _view.comparable_runs(runs, "r4") == ["r2", "r1", "r3"]
+    assert _view.comparable_runs(runs, "r3") == ["r4", "r2", "r1"]

@@ -109,6 +109,17 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     return {row.run_id: f"{row.run_id} · {Path(str(row.input_path)).name}" for row in runs.itertuples()}
 
 
+def comparable_runs(runs: pd.DataFrame, run_id: str) -> list[str]:
+    """Return the other runs' ids, those of the same input file as ``run_id`` first, each group newest first.
+
+    A drift report between exports of different files means little, so the select
+    that picks the earlier run starts on the latest run of the same file.
+    """
+    paths = dict(zip(runs["run_id"], runs["input_path"].map(lambda path: Path(str(path)).name)))
+    others = [other for other in runs["run_id"] if other != run_id]
+    return sorted(others, key=lambda other: paths.get(other) != paths.get(run_id))
+
+
 def read_run_list(store: Path) -> pd.DataFrame:
     """Return the runs in ``store``, newest first, as :func:`painpoints.store.list_runs` does.
 

@@ -145,11 +145,14 @@ def render(store: Path, language: str, run) -> None:
             _after_edit(tr("ui.codebook_saved", language, topics=len(book.topics), model=book.model_id))
 
     st.subheader(tr("ui.what_changed", language))
-    others = [other for other in list_runs(store)["run_id"] if other != run.run_id]
+    runs = list_runs(store)
+    others = _view.comparable_runs(runs, run.run_id)
     if not others:
         st.caption(tr("ui.no_earlier_run", language))
         return
-    earlier = st.selectbox(tr("ui.earlier_run", language), options=others, key="edit_compare_run")
+    labels = _view.run_labels(runs)
+    earlier = st.selectbox(tr("ui.earlier_run", language), options=others, format_func=labels.get,
+                           key="edit_compare_run")
     st.caption(tr("ui.drift_help", language))
     counts = _edit.change_counts(store, run, earlier)
     for cell, change in zip(st.columns(len(counts)), counts):

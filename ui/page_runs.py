@@ -60,7 +60,10 @@ def _compare_section(store: Path, run_ids: list[str], language: str) -> None:
         st.caption(tr("ui.compare_needs_two", language))
         return
     left, right = st.columns(2)
-    earlier = left.selectbox(tr("ui.compare_earlier", language), options=run_ids, index=1, key="runs_compare_a")
+    # The earlier run starts on the latest other run of the newest run's file.
+    first_other = _view.comparable_runs(list_runs(store), run_ids[0])[0]
+    earlier = left.selectbox(tr("ui.compare_earlier", language), options=run_ids, index=run_ids.index(first_other),
+                             key="runs_compare_a")
     later = right.selectbox(tr("ui.compare_later", language), options=run_ids, index=0, key="runs_compare_b")
     if earlier == later:
         st.caption(tr("ui.compare_same", language))
