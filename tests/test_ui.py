@@ -547,3 +547,24 @@ def test_comparable_runs_put_the_same_file_first():
                          "input_path": ["/a/waimai.csv", "demo.csv", "waimai.csv", "/b/waimai.csv"]})
     assert _view.comparable_runs(runs, "r4") == ["r2", "r1", "r3"]
     assert _view.comparable_runs(runs, "r3") == ["r4", "r2", "r1"]
+
+
+def test_row_unit_notice_only_without_customer_column():
+    row_run = {"outcomes": {"unit": "row"}, "column_mapping": {"outcome": "label"}}
+    assert "label" in _view.row_unit_notice(row_run, "zh")
+    assert _view.row_unit_notice(row_run, "en").startswith("This file has no customer column")
+    assert _view.row_unit_notice({"outcomes": {"unit": "customer"}}, "en") is None
+    assert _view.row_unit_notice({}, "en") is None
+
+
+def test_pages_show_row_unit_notice(tmp_path, themed_frame, settings):
+    export = tmp_path / "reviews.csv"
+    themed_frame.drop(columns=["theme", "客户ID"]).to_csv(export, index=False)
+    path = tmp_path / "runs.duckdb"
+    save_run(run_analysis(export, settings), path)
+    notice = _view.row_unit_notice(load_run(path).info, "zh")
+
+    for page in ("page_churn", "page_overview"):
+        app = run_page(page, path, language="zh", run_id=load_run(path).run_id)
+        assert not app.exception
+        assert [box.value for box in app.info][0] == _view.escape_markdown(notice)

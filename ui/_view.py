@@ -228,6 +228,19 @@ def display_label(topic_id: object, label: str, language: str) -> str:
     return label
 
 
+def row_unit_notice(info: Mapping, language: str) -> str | None:
+    """Return the notice that each row counts as a customer, or None when the run has a customer column.
+
+    The pages use "customers" and "churned" for any outcome, so a file without customer
+    ids (reviews with a rating as the outcome) shows this notice at the top.
+    """
+    outcomes = info.get("outcomes") or {}
+    if outcomes.get("unit") != "row":
+        return None
+    column = (info.get("column_mapping") or {}).get("outcome") or "–"
+    return tr("ui.row_unit_notice", language, column=column)
+
+
 def rows_with_several_topics(memberships: pd.DataFrame) -> int:
     """Return how many rows belong to more than one topic (0 for runs saved without memberships)."""
     if memberships is None or memberships.empty:

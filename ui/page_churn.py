@@ -24,6 +24,9 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
     if run.topic_outcomes.empty:
         st.info(tr("ui.no_outcome", language))
         return
+    notice = _view.row_unit_notice(run.info, language)
+    if notice:
+        st.info(_view.escape_markdown(notice))
 
     st.subheader(tr("ui.findings", language))
     findings = _view.churn_findings(run.topic_outcomes, language)

@@ -21,6 +21,9 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
         return
     st.markdown(_view.escape_markdown(_view.run_summary(run.run_id, run.info, language)))
     st.caption(_view.escape_markdown(_view.status_line(run.info, language)))
+    notice = _view.row_unit_notice(run.info, language)
+    if notice:
+        st.info(_view.escape_markdown(notice))
 
     counts = _view_overview.status_counts(run.documents, language)
     sizes = _view_overview.topic_sizes(run.topics, language)
