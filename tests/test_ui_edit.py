@@ -157,7 +157,7 @@ def test_renamed_codebook_names_new_run(store, tmp_path):
     assert set(topic_rows(scored.topics)) <= set(book.topic_ids) | set(range(book.max_topic_id + 1, 1000))
 
     # The same texts scored with the codebook keep every topic: nothing new, nothing vanished.
-    counts = _edit.change_counts(path, scored, run_id)
+    counts = _edit.change_counts(_edit.drift_report(path, scored, run_id))
     assert counts["new"] == 0
     assert counts["vanished"] == 0
 

@@ -192,10 +192,13 @@ def format_time(value: object, language: str) -> str:
     return f"{stamp:%d %b %Y %H:%M}"
 
 
-def drift_table(store: Path, run: StoredRun, earlier_run_id: str, language: str) -> pd.DataFrame:
-    """Return ``codebook.drift_report`` from an earlier run to `run`, changed topics first, headers translated."""
-    earlier = load_run(store, earlier_run_id)
-    report = C.drift_report(earlier.topics, run.topics)
+def drift_report(store: Path, run: StoredRun, earlier_run_id: str) -> pd.DataFrame:
+    """Return ``codebook.drift_report`` from the stored run ``earlier_run_id`` to `run`."""
+    return C.drift_report(load_run(store, earlier_run_id).topics, run.topics)
+
+
+def drift_table(report: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return a :func:`drift_report` with changed topics first and headers translated."""
     order = {change: index for index, change in enumerate(DRIFT_CHANGES)}
     report = report.sort_values("change", key=lambda column: column.map(order), kind="stable")
     return pd.DataFrame({
@@ -209,9 +212,8 @@ def drift_table(store: Path, run: StoredRun, earlier_run_id: str, language: str)
     })
 
 
-def change_counts(store: Path, run: StoredRun, earlier_run_id: str) -> dict[str, int]:
-    """Count the topics that are new, grown, shrunk, vanished and stable since the earlier run."""
-    report = C.drift_report(load_run(store, earlier_run_id).topics, run.topics)
+def change_counts(report: pd.DataFrame) -> dict[str, int]:
+    """Count the topics of a :func:`drift_report` that are new, grown, shrunk, vanished and stable."""
     counts = report["change"].value_counts()
     return {change: int(counts.get(change, 0)) for change in DRIFT_CHANGES}
 

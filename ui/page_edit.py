@@ -14,7 +14,7 @@ from page_upload import language_key
 from painpoints import schema as S
 from painpoints.errors import PainpointsError, StoreError
 from painpoints.i18n import UI_LANGUAGES, tr
-from painpoints.store import list_runs, load_codebook
+from painpoints.store import StoredRun, list_runs, load_codebook
 
 _DONE_KEY = "edit_done"
 # Rows listed in the move select; in a larger topic, search narrows the list.
@@ -153,10 +153,16 @@ def render(store: Path, language: str, run) -> None:
     labels = _view.run_labels(runs)
     earlier = st.selectbox(tr("ui.earlier_run", language), options=others, format_func=labels.get,
                            key="edit_compare_run")
+    show_drift(store, run, earlier, language)
+
+
+def show_drift(store: Path, run: StoredRun, earlier_run_id: str, language: str) -> None:
+    """Draw what changed from the run ``earlier_run_id`` to `run`: counts by change, then the topic table."""
     st.caption(tr("ui.drift_help", language))
-    counts = _edit.change_counts(store, run, earlier)
+    report = _edit.drift_report(store, run, earlier_run_id)
+    counts = _edit.change_counts(report)
     for cell, change in zip(st.columns(len(counts)), counts):
         cell.metric(tr(f"ui.change_{change}", language), _view.format_count(counts[change]))
     share_columns = [tr("ui.col_share_before", language), tr("ui.col_share_after", language)]
-    st.dataframe(_edit.drift_table(store, run, earlier, language), hide_index=True,
+    st.dataframe(_edit.drift_table(report, language), hide_index=True,
                  column_config={column: st.column_config.NumberColumn(format="percent") for column in share_columns})

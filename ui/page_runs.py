@@ -1,16 +1,17 @@
 """Runs & export page: list, open, delete and compare runs; download tables and charts.
 
-Streamlit calls only; the logic is in ``_export.py`` and ``_edit.py``.
+Streamlit calls only; the logic is in ``_export.py`` and ``_edit.py``. The drift view
+comes from ``page_edit.show_drift``, which the Edit topics page draws too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import _edit
 import _export
 import _view
 import streamlit as st
+from page_edit import show_drift
 
 from painpoints.errors import StoreError
 from painpoints.i18n import tr
@@ -69,13 +70,7 @@ def _compare_section(store: Path, run_ids: list[str], language: str) -> None:
         st.caption(tr("ui.compare_same", language))
         return
     later_run = _load(str(store), later)
-    st.caption(tr("ui.drift_help", language))
-    counts = _edit.change_counts(store, later_run, earlier)
-    for cell, change in zip(st.columns(len(counts)), counts):
-        cell.metric(tr(f"ui.change_{change}", language), _view.format_count(counts[change]))
-    shares = [tr("ui.col_share_before", language), tr("ui.col_share_after", language)]
-    st.dataframe(_edit.drift_table(store, later_run, earlier, language), hide_index=True,
-                 column_config={column: st.column_config.NumberColumn(format="percent") for column in shares})
+    show_drift(store, later_run, earlier, language)
     st.markdown("**" + tr("ui.compare_outcomes", language) + "**")
     table = _export.compare_outcomes(_load(str(store), earlier), later_run, language)
     rates = [column for column in table.columns if column.startswith(tr("ui.col_churn_rate", language))]
