@@ -42,12 +42,8 @@ from painpoints.embed import (
 )
 from painpoints.errors import PainpointsError, SettingsError
 from painpoints.sampling import (
-    SampledTopicResult,
     assign_to_centroids,
-    outlier_similarity_threshold,
-    renumber_by_size,
-    sample_indices,
-    topic_centroids,
+    fit_topics_sampled,
 )
 from painpoints.topics import StageCallback, TopicResult, TopicSettings, fit_topics
 
@@ -391,9 +387,9 @@ class RayEngine:
                    on_batch: ProgressCallback | None = None) -> TopicResult:
         """Fit topics on a sample on the driver and assign the other texts on Ray.
 
-        Follows :func:`painpoints.sampling.fit_topics_sampled` step by step, so a
-        local run with the same ``sample_size`` gives the same topics. Only the
-        assignment of the texts outside the sample runs as a batch job. With
+        Calls :func:`painpoints.sampling.fit_topics_sampled` with the assignment of the
+        texts outside the sample run as a batch job, so a local run with the same
+        ``sample_size`` gives the same topics. With
         ``sample_size=None``, or at least as many texts, the model is fitted on every
         text and the result is that of :func:`~painpoints.topics.fit_topics`.
 
@@ -405,36 +401,22 @@ class RayEngine:
             Called with ``(done, total)`` texts outside the sample as batches finish.
         """
         self._connect()
-        n_docs = len(texts)
-        chosen = sample_indices(hashes, n_docs if sample_size is None else sample_size, settings.seed)
-        doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
-        fitted = fit_topics([texts[index] for index in chosen], doc_embeddings[chosen], settings, on_stage=on_stage)
-        if chosen.size == n_docs:
-            return fitted
+        if sample_size is None or sample_size >= len(texts):
+            return fit_topics(texts, doc_embeddings, settings, on_stage=on_stage)
+        vectors = np.asarray(doc_embeddings, dtype=np.float32)
 
-        doc_topics = np.full(n_docs, S.UNCLUSTERED, dtype=np.int64)
-        doc_topics[chosen] = fitted.doc_topics
-        rest = np.setdiff1d(np.arange(n_docs, dtype=np.int64), chosen, assume_unique=True)
-        threshold = None
-        topic_info = fitted.topic_info
-        if len(fitted.topic_info):
-            sample_embeddings = doc_embeddings[chosen]
-            topic_ids, centroids = topic_centroids(sample_embeddings, fitted.doc_topics)
-            threshold = outlier_similarity_threshold(sample_embeddings, fitted.doc_topics, topic_ids, centroids)
-            if rest.size:
-                tables = [_vector_table(rest[start:start + ROWS_PER_BLOCK], doc_embeddings[rest[start:start + ROWS_PER_BLOCK]])
-                          for start in range(0, rest.size, ROWS_PER_BLOCK)]
-                dataset = self.ray.data.from_arrow(tables).map_batches(
-                    _assign_batch, batch_format="numpy", batch_size=ASSIGN_BATCH_SIZE,
-                    fn_kwargs={"topic_ids": topic_ids, "centroids": centroids, "min_similarity": threshold})
-                for batch in self._collect(dataset, "numpy", rest.size, on_batch):
-                    doc_topics[batch["position"]] = batch[S.TOPIC_ID]
-            doc_topics, topic_info = renumber_by_size(doc_topics, fitted.topic_info)
-        outlier_after = float(np.mean(doc_topics == S.UNCLUSTERED)) if n_docs else 0.0
-        logger.info("fitted topics on %d of %d texts (seed %d); assigned %d on Ray", chosen.size, n_docs,
-                    settings.seed, rest.size)
-        return SampledTopicResult(
-            doc_topics=doc_topics, topic_info=topic_info, outlier_share_before=fitted.outlier_share_before,
-            outlier_share_after=outlier_after, min_topic_size=fitted.min_topic_size, note=fitted.note,
-            model=fitted.model, sample_size=int(chosen.size), sample_seed=settings.seed, min_similarity=threshold,
-        )
+        def assign_on_ray(positions: np.ndarray, topic_ids: np.ndarray, centroids: np.ndarray,
+                          min_similarity: float | None) -> np.ndarray:
+            blocks = [positions[start:start + ROWS_PER_BLOCK] for start in range(0, positions.size, ROWS_PER_BLOCK)]
+            tables = [_vector_table(block, vectors[block]) for block in blocks]
+            dataset = self.ray.data.from_arrow(tables).map_batches(
+                _assign_batch, batch_format="numpy", batch_size=ASSIGN_BATCH_SIZE,
+                fn_kwargs={"topic_ids": topic_ids, "centroids": centroids, "min_similarity": min_similarity})
+            topics = np.full(positions.size, S.UNCLUSTERED, dtype=np.int64)
+            for batch in self._collect(dataset, "numpy", positions.size, on_batch):
+                # Batches come back in any order. `positions` is sorted, so searchsorted finds each row's slot.
+                topics[np.searchsorted(positions, batch["position"])] = batch[S.TOPIC_ID]
+            return topics
+
+        return fit_topics_sampled(texts, vectors, settings, sample_size, hashes, on_stage=on_stage,
+                                  assign=assign_on_ray)

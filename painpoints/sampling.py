@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 ASSIGN_BATCH_SIZE: Final = 20_000
 
 BatchCallback = Callable[[int, int], None]
+# Assigns the texts at the given positions: (positions, topic_ids, centroids,
+# min_similarity) -> their topic ids. The Ray engine runs it as a batch job.
+AssignFunction = Callable[[np.ndarray, np.ndarray, np.ndarray, "float | None"], np.ndarray]
 
 
 @dataclass
@@ -225,6 +228,23 @@ def renumber_by_size(doc_topics: np.ndarray, topic_info: pd.DataFrame) -> tuple[
     return lookup[doc_topics], info
 
 
+def _assign_in_batches(doc_embeddings: np.ndarray, batch_size: int, on_batch: BatchCallback | None) -> AssignFunction:
+    """Return the local :data:`AssignFunction`: nearest centroids, ``batch_size`` texts at a time."""
+
+    def assign(positions: np.ndarray, topic_ids: np.ndarray, centroids: np.ndarray,
+               min_similarity: float | None) -> np.ndarray:
+        topics = np.empty(positions.size, dtype=np.int64)
+        for start in range(0, positions.size, batch_size):
+            batch = positions[start:start + batch_size]
+            topics[start:start + batch.size] = assign_to_centroids(doc_embeddings[batch], topic_ids, centroids,
+                                                                   min_similarity)
+            if on_batch:
+                on_batch(start + batch.size, positions.size)
+        return topics
+
+    return assign
+
+
 def fit_topics_sampled(
     texts: Sequence[str],
     doc_embeddings: np.ndarray,
@@ -234,6 +254,7 @@ def fit_topics_sampled(
     on_stage: StageCallback | None = None,
     on_batch: BatchCallback | None = None,
     batch_size: int = ASSIGN_BATCH_SIZE,
+    assign: AssignFunction | None = None,
 ) -> TopicResult:
     """Fit topics on a sample of the texts and assign the others to the nearest topic.
 
@@ -255,6 +276,9 @@ def fit_topics_sampled(
         Called with ``(done, total)`` texts outside the sample after each batch.
     batch_size : int
         Texts assigned per batch.
+    assign : callable, optional
+        Assigns the texts outside the sample instead of the local batches (an
+        :data:`AssignFunction`; ``on_batch`` and ``batch_size`` are then its own concern).
 
     Returns
     -------
@@ -279,11 +303,9 @@ def fit_topics_sampled(
         sample_embeddings = np.asarray(doc_embeddings[chosen], dtype=np.float32)
         topic_ids, centroids = topic_centroids(sample_embeddings, fitted.doc_topics)
         threshold = outlier_similarity_threshold(sample_embeddings, fitted.doc_topics, topic_ids, centroids)
-        for start in range(0, rest.size, batch_size):
-            batch = rest[start:start + batch_size]
-            doc_topics[batch] = assign_to_centroids(doc_embeddings[batch], topic_ids, centroids, threshold)
-            if on_batch:
-                on_batch(min(start + batch_size, rest.size), rest.size)
+        if rest.size:
+            assign_rest = assign or _assign_in_batches(doc_embeddings, batch_size, on_batch)
+            doc_topics[rest] = assign_rest(rest, topic_ids, centroids, threshold)
         doc_topics, topic_info = renumber_by_size(doc_topics, fitted.topic_info)
     else:
         topic_info = fitted.topic_info
