@@ -256,7 +256,7 @@ def skipped_rows(cleaned: pd.DataFrame, rejections: pd.DataFrame, text_column: s
 def mark_repeated_texts(cleaned: pd.DataFrame, content: pd.Series) -> int:
     """Mark repeated texts among the ``content`` rows of ``cleaned`` in place and return their count.
 
-    The row with the lowest row number keeps its text; every later row with the same
+    The row with the lowest row number keeps its text. Every later row with the same
     text hash becomes ``duplicate`` and points to it in ``duplicate_of``.
     """
     first_rows = cleaned.loc[content].groupby(S.TEXT_HASH, sort=False)[S.ROW_NUMBER].transform("min")

@@ -294,8 +294,8 @@ def test_app_shows_run_overview(monkeypatch, store):
 def test_app_opens_the_run_a_page_asked_for(monkeypatch, store, themed_csv, settings):
     save_run(run_analysis(themed_csv, settings), store)
     app = _start(monkeypatch, store)
-    shown = app.session_state["run"]
-    other = next(run_id for run_id in list_runs(store)["run_id"] if run_id != shown)
+    selected = app.session_state["run"]
+    other = next(run_id for run_id in list_runs(store)["run_id"] if run_id != selected)
 
     app.session_state["open_run"] = other
     app.run()

@@ -69,18 +69,14 @@ def _save(store: Path, run: StoredRun, result: editing.EditResult, language: str
         topics = topics.assign(member_rows=[int(member_rows.get(int(topic), rows)) for topic, rows
                                             in zip(topics[S.TOPIC_ID], topics["rows"])])
         result = result._replace(topics=topics)
-    if result.edit.action == "rename":
-        # A new name changes no count, so the stored table (with its adjusted odds
-        # ratios, revenue and sentiment columns) only gets the new label.
-        outcomes = _relabelled(run.topic_outcomes, result.topics, language) if not run.topic_outcomes.empty else None
-        save_edited_run(store, run.run_id, result.documents, result.topics, outcomes, edits=[result.edit],
-                        memberships=memberships)
-        return len(list_edits(store, run.run_id))
-    outcomes = recompute_outcomes(result.documents, result.topics, run.info, language, memberships)
+    # A new name changes no count, so after a rename the stored table (with its adjusted
+    # odds ratios, revenue and sentiment columns) only gets the new label.
+    outcomes = None
+    if result.edit.action != "rename":
+        outcomes = recompute_outcomes(result.documents, result.topics, run.info, language, memberships)
     if outcomes is None and not run.topic_outcomes.empty:
-        # NOTE: the outcome came from a customers file, which the store does not keep, so
-        # the table cannot be recomputed. A rename updates its labels. After a merge,
-        # split or move, it still counts the topics as they were before the edit.
+        # NOTE: the store does not keep a customers file, so when the outcome came from
+        # one, a merge, split or move leaves this table counting the topics as they were.
         outcomes = _relabelled(run.topic_outcomes, result.topics, language)
     save_edited_run(store, run.run_id, result.documents, result.topics, outcomes, edits=[result.edit],
                     memberships=memberships)

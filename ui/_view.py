@@ -298,8 +298,8 @@ def outcome_table_frame(outcomes: pd.DataFrame, language: str, sort: bool = True
         "churn_rate": ordered["churn_rate"],
         "baseline_rate": ordered["baseline_rate"],
         "lift": ordered["lift"],
-        # What a product manager reads first stays left of the fold: lift, q, the
-        # small-group flag and the revenue at risk; the odds ratio and p follow.
+        # Lift, q, the small-group flag and the revenue at risk come first, because a
+        # product manager reads them first. The odds ratio and p follow.
         "q_value": ordered["q_value"],
         "small_group": ordered["small_group"].astype(bool),
         # An all-empty column comes back from DuckDB as None objects, which the browser
