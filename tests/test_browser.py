@@ -35,6 +35,7 @@ from ui import _view
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the 'test' extra")
 expect = playwright_api.expect
+PlaywrightTimeoutError = playwright_api.TimeoutError
 
 pytestmark = pytest.mark.browser
 
@@ -186,10 +187,7 @@ def choose_option(page, label: str, option: str) -> None:
     """Pick ``option`` in the select box labelled ``label``."""
     box = main_area(page).locator('[data-testid="stSelectbox"]').filter(has_text=label).first
     field = box.locator('input[role="combobox"]')
-    # Streamlit's select box is a combo box: typing filters its options.
-    field.click()
-    field.fill(option)
-    page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first.click()
+    pick_in_combo_box(page, field, option)
     expect(field).to_have_value(option)
 
 
@@ -197,11 +195,28 @@ def add_option(page, label: str, option: str) -> None:
     """Add ``option`` to the multiselect labelled ``label``."""
     box = main_area(page).locator('[data-testid="stMultiSelect"]').filter(has_text=label).first
     field = box.locator('input[role="combobox"]')
-    field.click()
-    field.fill(option)
-    page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first.click()
+    pick_in_combo_box(page, field, option)
     field.press("Escape")
     expect(box).to_contain_text(option)
+
+
+def pick_in_combo_box(page, field, option: str, attempts: int = 3) -> None:
+    """Type ``option`` into a Streamlit combo box and click it in the list.
+
+    A rerun triggered by the previous widget can redraw the page and close the open
+    list, so the list is opened again, up to ``attempts`` times.
+    """
+    item = page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first
+    for attempt in range(attempts):
+        field.click()
+        field.fill(option)
+        try:
+            item.click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+            field.press("Escape")
 
 
 def choose_sample(page, language: str) -> None:
