@@ -5,7 +5,14 @@ from sklearn.metrics import v_measure_score
 from painpoints import schema as S
 from painpoints.embed import HashingEmbedder
 from painpoints.settings import MIN_TEXTS_FOR_TOPICS
-from painpoints.topics import TopicSettings, auto_min_topic_size, fit_topics, reduce_outliers
+from painpoints.topics import (
+    TopicSettings,
+    auto_min_topic_size,
+    centre_rows,
+    fit_topics,
+    max_topic_size,
+    reduce_outliers,
+)
 
 from .conftest import THEMES_ZH
 
@@ -89,3 +96,44 @@ def test_reduce_outliers_respects_max_share():
 @pytest.mark.parametrize("n_docs, expected", [(40, 5), (1500, 10), (12000, 80), (10**6, 100)])
 def test_auto_min_topic_size(n_docs, expected):
     assert auto_min_topic_size(n_docs) == expected
+
+
+def test_centre_rows_removes_the_shared_direction():
+    rng = np.random.default_rng(1)
+    shared = np.eye(1, 32)[0]
+    own = np.repeat(np.eye(3, 32, k=1), 10, axis=0) + 0.05 * rng.normal(size=(30, 32))
+    vectors = 3 * shared + own
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert (vectors[:10] @ vectors[10:].T).min() > 0.8
+    centred = centre_rows(vectors)
+    np.testing.assert_allclose(np.linalg.norm(centred, axis=1), 1.0, rtol=1e-5)
+    # Texts of different groups stop looking alike, and texts of one group still do.
+    assert (centred[:10] @ centred[10:].T).max() < 0.0
+    assert (centred[:10] @ centred[:10].T).min() > 0.8
+
+
+def test_centre_rows_all_rows_equal():
+    vectors = np.tile(np.eye(1, 8), (5, 1))
+    np.testing.assert_allclose(centre_rows(vectors), vectors)
+
+
+@pytest.mark.parametrize("n_docs, min_size, expected", [(3000, 20, 1499), (51, 5, 25), (40, 10, 0), (200, 100, 0)])
+def test_max_topic_size(n_docs, min_size, expected):
+    assert max_topic_size(n_docs, min_size) == expected
+    assert expected == 0 or expected < n_docs / 2
+
+
+def test_topics_stay_below_half_the_texts():
+    # Two close groups of 20 and one far group of 12. Without the size limit, HDBSCAN
+    # keeps the two close groups as one topic of 40 of the 52 texts.
+    rng = np.random.default_rng(5)
+    directions = np.array([np.eye(1, 24, k=0)[0], np.eye(1, 24, k=0)[0] + 0.2 * np.eye(1, 24, k=1)[0],
+                           np.eye(1, 24, k=5)[0]])
+    sizes = [20, 20, 12]
+    vectors = np.vstack([np.repeat(direction[None], size, axis=0) for direction, size in zip(directions, sizes)])
+    vectors = vectors + 0.04 * rng.normal(size=vectors.shape)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = [f"反馈 第{index}条 主题{group}" for group, size in enumerate(sizes) for index in range(size)]
+    result = fit_topics(texts, vectors, TopicSettings(seed=3, min_topic_size=5))
+    assert len(result.topic_info) >= 3
+    assert result.topic_info["docs"].max() < len(texts) / 2
