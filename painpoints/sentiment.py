@@ -54,6 +54,7 @@ from painpoints import _sentiment_lexicon as lexicon
 # Re-exported: the pipeline and ingest read label columns through this module.
 from painpoints._sentiment_labels import label_column_candidates, label_values  # noqa: F401
 from painpoints._sentiment_trained import char_ngram_scores, self_trained_scores
+from painpoints._snownlp_fast import snownlp_probability
 from painpoints.clean import detect_language
 from painpoints.embed import Embedder, load_embedder
 from painpoints.schema import SENTIMENT, SENTIMENT_LABEL
@@ -194,11 +195,10 @@ def _apply_rules(library_score: float, hits: list[RuleHit]) -> float:
 
 
 def _snownlp_score(text: str) -> float:
-    from snownlp import SnowNLP
-
+    # Equal to 2 * SnowNLP(text).sentiments - 1, with a faster copy of snownlp's segmenter.
     if not text.strip():
         return 0.0
-    return 2.0 * float(SnowNLP(text).sentiments) - 1.0
+    return 2.0 * float(snownlp_probability(text)) - 1.0
 
 
 def _vader_score(text: str) -> float:

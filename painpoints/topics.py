@@ -21,6 +21,7 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.clean import text_hash
 from painpoints.keywords import KeywordTokenizer
+from painpoints.knn import EXACT_KNN_MAX_POINTS, exact_cosine_knn
 from painpoints.settings import (
     DEFAULT_MAX_OUTLIER_SHARE,
     DEFAULT_SEED,
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # members' own similarities look like members, so they join that topic.
 MEMBER_SIMILARITY_PERCENTILE: Final = 5.0
 LABEL_KEYWORDS: Final = 3
+# umap-learn finds exact neighbours itself for fewer points than this.
+UMAP_EXACT_BELOW: Final = 4096
 # Member texts tokenised per topic to rank label words by how many texts use them.
 LABEL_SAMPLE: Final = 300
 
@@ -233,6 +236,8 @@ def fit_topics(
         return TopicResult(np.full(n_docs, S.UNCLUSTERED), _empty_info(), 1.0, 1.0, 0, "topics.too_few_texts")
 
     from bertopic import BERTopic
+    from bertopic.cluster import BaseCluster
+    from bertopic.dimensionality import BaseDimensionalityReduction
     from bertopic.vectorizers import ClassTfidfTransformer
     from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
@@ -249,55 +254,55 @@ def fit_topics(
 
     if on_stage:
         on_stage("reduce")
+    centred = centre_rows(sorted_embeddings)
+    n_neighbors = min(15, n_docs - 1)
+    # UMAP computes exact neighbours itself below UMAP_EXACT_BELOW points, and uses
+    # pynndescent above, whose compilation painpoints.knn avoids up to its limit.
+    knn = (exact_cosine_knn(centred, n_neighbors) if UMAP_EXACT_BELOW <= n_docs <= EXACT_KNN_MAX_POINTS
+           else (None, None, None))
     umap_model = UMAP(
-        n_neighbors=min(15, n_docs - 1), n_components=5, min_dist=0.0, metric="cosine",
-        random_state=settings.seed,
+        n_neighbors=n_neighbors, n_components=5, min_dist=0.0, metric="cosine",
+        random_state=settings.seed, precomputed_knn=knn,
     )
     hdbscan_model = HDBSCAN(min_cluster_size=min_topic_size, metric="euclidean", cluster_selection_method="eom",
                             max_cluster_size=max_topic_size(n_docs, min_topic_size))
     vectorizer = CountVectorizer(tokenizer=KeywordTokenizer(settings.extra_stop_words), lowercase=False,
                                  token_pattern=None)
-    model = BERTopic(
-        # With language="english" (the default) BERTopic deletes every character
-        # outside [A-Za-z0-9 ] before c-TF-IDF, which removes all Chinese text.
-        language="multilingual",
-        embedding_model=None,
-        umap_model=umap_model,
-        hdbscan_model=hdbscan_model,
-        vectorizer_model=vectorizer,
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        top_n_words=settings.n_keywords,
-        calculate_probabilities=False,
-    )
     with warnings.catch_warnings():
         # UMAP warns that a fixed random_state disables parallelism: that is the intent.
         warnings.filterwarnings("ignore", message=".*random_state.*", category=UserWarning)
         # UMAP gets the centred vectors. Outlier reassignment and examples use the original ones.
-        raw_topics = np.asarray(model.fit_transform(list(sorted_texts), embeddings=centre_rows(sorted_embeddings))[0])
+        raw_topics = np.asarray(hdbscan_model.fit(umap_model.fit_transform(centred)).labels_)
     if on_stage:
         on_stage("cluster")
     outlier_before = float(np.mean(raw_topics == S.UNCLUSTERED))
     if np.all(raw_topics == S.UNCLUSTERED):
         logger.info("HDBSCAN found no topic among %d texts", n_docs)
         return TopicResult(np.full(n_docs, S.UNCLUSTERED), _empty_info(), 1.0, 1.0, min_topic_size,
-                           "topics.no_topics_found", model)
+                           "topics.no_topics_found")
 
     if on_stage:
         on_stage("outliers")
     reduced = reduce_outliers(sorted_embeddings, raw_topics, settings.max_outlier_share)
     if on_stage:
         on_stage("keywords")
-    # update_topics always warns that custom assignments should be the last step,
-    # which they are here; BERTopic logs through its own handler, so raise its level.
-    bertopic_logger = logging.getLogger("BERTopic")
-    previous_level = bertopic_logger.level
-    bertopic_logger.setLevel(logging.ERROR)
-    try:
-        model.update_topics(list(sorted_texts), topics=reduced.tolist(), top_n_words=settings.n_keywords,
-                            vectorizer_model=vectorizer,
-                            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
-    finally:
-        bertopic_logger.setLevel(previous_level)
+    # BERTopic's manual mode takes the final assignments as they are, so its c-TF-IDF
+    # runs once, on the topics after outlier reassignment.
+    model = BERTopic(
+        # With language="english" (the default) BERTopic deletes every character
+        # outside [A-Za-z0-9 ] before c-TF-IDF, which removes all Chinese text.
+        language="multilingual",
+        embedding_model=None,
+        umap_model=BaseDimensionalityReduction(),
+        hdbscan_model=BaseCluster(),
+        vectorizer_model=vectorizer,
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        top_n_words=settings.n_keywords,
+        calculate_probabilities=False,
+    )
+    # BERTopic numbers the topics by its own order: map each of ours to its number.
+    bertopic_ids = np.asarray(model.fit_transform(list(sorted_texts), embeddings=sorted_embeddings, y=reduced)[0])
+    bertopic_id = dict(zip(reduced.tolist(), bertopic_ids.tolist()))
 
     # Number topics by size, largest first; ties by their first text's hash order.
     sizes = pd.Series(reduced[reduced != S.UNCLUSTERED]).value_counts(sort=False)
@@ -311,7 +316,7 @@ def fit_topics(
     tokenizer = vectorizer.tokenizer
     for old in ranked:
         members = np.flatnonzero(reduced == old)
-        keywords = [word for word, _ in (model.get_topic(old) or []) if str(word).strip()]
+        keywords = [word for word, _ in (model.get_topic(bertopic_id[old]) or []) if str(word).strip()]
         examples = typical_examples(sorted_texts, sorted_embeddings, members, settings.n_examples)
         # A fixed subset (every k-th member) bounds the tokenising cost on large topics.
         sampled = members[:: max(1, members.size // LABEL_SAMPLE)]
