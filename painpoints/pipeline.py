@@ -351,7 +351,8 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     documents = _assign_topics(documents, candidates.index, topic_result)
     mark = time.perf_counter()
     memberships = row_memberships(documents, candidates.index, text_memberships(
-        texts, doc_embeddings, topic_result.doc_topics, lambda clauses: _embed_clauses(clauses, embedder, settings)))
+        texts, doc_embeddings, topic_result.doc_topics,
+        lambda clauses: _embed_clauses(clauses, embedder, settings, engine, embedder_source)))
     timings["memberships"] = time.perf_counter() - mark
     labels = {int(row[S.TOPIC_ID]): row["label"] for _, row in topic_result.topic_info.iterrows()}
     labels[S.UNCLUSTERED] = tr("topics.unclustered_label")
@@ -427,15 +428,18 @@ def _stored_documents(documents: pd.DataFrame, customers: pd.DataFrame | None,
     return stored
 
 
-def _embed_clauses(clauses: list[str], embedder: Embedder, settings: AnalysisSettings):
+def _embed_clauses(clauses: list[str], embedder: Embedder, settings: AnalysisSettings,
+                   engine: RayEngine | None = None, embedder_source: str | Embedder | None = None):
     """Embed the clauses that :func:`painpoints.membership.text_memberships` scores, through the run's cache.
 
-    NOTE: this runs in the calling process even with engine "ray", and embeds about as
-    many characters again as the texts with two or more clauses.
+    With an engine, the clauses are embedded on Ray like the texts.
     """
     cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
+    hashes = [text_hash(clause) for clause in clauses]
     try:
-        return embed_texts(clauses, [text_hash(clause) for clause in clauses], embedder, cache)[0]
+        if engine is not None:
+            return engine.embed(clauses, hashes, embedder, embedder_source or embedder, cache)[0]
+        return embed_texts(clauses, hashes, embedder, cache)[0]
     finally:
         cache.close()
 

@@ -66,13 +66,27 @@ def ray_instance():
 
 
 @pytest.fixture(scope="module")
-def runs(ray_instance, tickets_csv, tmp_path_factory):
+def ray_embed_calls() -> list[int]:
+    """Number of texts of each RayEngine.embed call made by the ``runs`` fixture."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def runs(ray_instance, tickets_csv, tmp_path_factory, ray_embed_calls):
     """A local run and a Ray run of the same settings; each embeds into its own empty cache."""
     folder = tmp_path_factory.mktemp("ray-runs")
     results = {}
+    embedded = ray_embed_calls
+    original_embed = engine_ray.RayEngine.embed
+
+    def counting_embed(self, texts, *args, **kwargs):
+        embedded.append(len(texts))
+        return original_embed(self, texts, *args, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PAINPOINTS_HOME", str(folder / "home"))
         patch.setattr(engine_ray, "ROWS_PER_BLOCK", BLOCK_ROWS)
+        patch.setattr(engine_ray.RayEngine, "embed", counting_embed)
         for engine in ("local", "ray"):
             settings = AnalysisSettings(embedding="hashing", cache_dir=folder / f"cache-{engine}", min_topic_size=5,
                                         sentiment="lexicon", engine=engine)
@@ -96,6 +110,14 @@ def test_ray_topics_match_local(runs):
     local, distributed = runs["local"].topics, runs["ray"].topics
     assert len(distributed) >= 4
     pd.testing.assert_frame_equal(distributed, local)
+
+
+@needs_ray
+def test_ray_memberships_match_local(runs, ray_embed_calls):
+    local, distributed = runs["local"].memberships, runs["ray"].memberships
+    pd.testing.assert_frame_equal(distributed, local)
+    # Two Ray embedding jobs: the texts, then the clauses of the multi-clause texts.
+    assert len(ray_embed_calls) == 2
 
 
 @needs_ray
