@@ -256,3 +256,31 @@ def test_merge_carries_memberships(store):
         zip(with_topic[S.ROW_NUMBER].astype(int), with_topic[S.TOPIC_ID].astype(int)))
     # The two-issue row now has one line: both of its topics became the same topic.
     assert (after.memberships[S.ROW_NUMBER] == row).sum() == 1
+
+
+def _page(store: Path, page: str, run_id: str, language: str) -> AppTest:
+    return AppTest.from_function(ui_page_script, args=(str(UI_DIR), page, str(store), language, run_id),
+                                 default_timeout=60).run()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pages_warn_analyses_predate_merge(store, language):
+    path, _, later = store
+    for page in ("page_churn", "page_trends"):
+        assert not _page(path, page, later, language).warning
+    run = load_run(path, later)
+    sizes = topic_rows(run.topics)
+    first, second = sorted(sizes, key=lambda topic: (-sizes[topic], topic))[:2]
+    _edit.merge(path, run, [first, second], None, language)
+    expected = "1 edit(s)" if language == "en" else "1 次编辑"
+    for page in ("page_churn", "page_trends"):
+        app = _page(path, page, later, language)
+        assert not app.exception
+        assert any(expected in warning.value for warning in app.warning)
+
+
+def test_rename_leaves_analyses_current(store):
+    path, _, later = store
+    run = load_run(path, later)
+    _edit.rename(path, run, int(run.topics[S.TOPIC_ID].max()), "新名称", "en")
+    assert not _page(path, "page_churn", later, "en").warning

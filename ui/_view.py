@@ -24,7 +24,7 @@ from painpoints.errors import StoreError
 from painpoints.i18n import detect_language, normalise_language, tr
 from painpoints.outcomes._messages import stored_message_text
 from painpoints.settings import default_store_path
-from painpoints.store import list_runs
+from painpoints.store import list_edits, list_runs
 
 STORE_ENV: Final = "PAINPOINTS_STORE"
 STORE_ARGUMENT: Final = "--store"
@@ -239,6 +239,20 @@ def row_unit_notice(info: Mapping, language: str) -> str | None:
         return None
     column = (info.get("column_mapping") or {}).get("outcome") or "–"
     return tr("ui.row_unit_notice", language, column=column)
+
+
+def edited_analyses_notice(store: Path, run_id: str, language: str) -> str | None:
+    """Return the notice that the survival, trend and segment tables predate the run's edits, or None.
+
+    A merge, split or move rewrites the run's topics and topic-vs-churn table, but not
+    these tables (see :func:`painpoints.store.save_edited_run`). A rename changes no count.
+    """
+    try:
+        edits = list_edits(store, run_id)
+    except StoreError:
+        return None
+    changes = int((edits["action"] != "rename").sum())
+    return tr("ui.analyses_before_edits", language, count=changes) if changes else None
 
 
 def rows_with_several_topics(memberships: pd.DataFrame) -> int:

@@ -66,6 +66,9 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
         st.caption(tr("ui.forest_left_out", language, count=len(ordered) - len(forest)))
 
     st.subheader(tr("ui.km_heading", language))
+    edited = _view.edited_analyses_notice(store, run.run_id, language)
+    if edited:
+        st.warning(edited)
     curves = run.analyses.get("survival_curves")
     choices = _view_churn.survival_topics(curves, ordered, language)
     if not choices:

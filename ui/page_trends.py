@@ -20,6 +20,9 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
         st.info(_view.no_runs_message(store, language))
         return
     st.markdown(_view.escape_markdown(_view.run_summary(run.run_id, run.info, language)))
+    edited = _view.edited_analyses_notice(store, run.run_id, language)
+    if edited:
+        st.warning(edited)
     _trends(run, language)
     _segments(run, language)
 
