@@ -286,7 +286,14 @@ def _analyze(export: Path, language: str, home: Path) -> dict:
     info = json.loads((out / "out" / "run.json").read_text(encoding="utf-8"))
     result.update(stage_seconds=info["stage_seconds"], texts=info["embedding"]["texts_embedded"],
                   from_cache=info["embedding"]["from_cache"], topics=info["topics"]["count"],
-                  fitted_on_sample=info["topics"].get("fitted_on_sample"))
+                  fitted_on_sample=info["topics"].get("fitted_on_sample"),
+                  reused_results=info.get("reused_results", []))
+    from sklearn.metrics import normalized_mutual_info_score
+
+    labels = pd.read_csv(export, usecols=["label"])["label"].astype(str).to_numpy()
+    # Rows without a topic (unclustered, no content) count as one more cluster, as for BERTopic.
+    topics = pd.read_parquet(out / "out" / "documents.parquet")["topic_id"].fillna(-2).astype(int).to_numpy()
+    result["nmi"] = normalized_mutual_info_score(labels, topics)
     return result
 
 
