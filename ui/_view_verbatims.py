@@ -22,6 +22,8 @@ from painpoints.i18n import tr
 
 # Choices of the churned filter.
 CHURNED_CHOICES: Final = ("all", "yes", "no")
+# Row orders of the page; see sort_rows.
+ORDERS: Final = ("typical", "negative", "newest", "file")
 # Rows drawn in the highlighted view; the table below it lists every row.
 HIGHLIGHT_LIMIT: Final = 200
 # Inline styles, because st.html draws into the page without the app's CSS classes.
@@ -51,16 +53,71 @@ def date_bounds(rows: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
     return dates.min().date(), dates.max().date()
 
 
-def topic_rows_with(documents: pd.DataFrame, topic_id: int | None, extra_columns: Sequence[str]) -> pd.DataFrame:
+def order_choices(language: str, memberships: pd.DataFrame | None, documents: pd.DataFrame) -> dict[str, str]:
+    """Return ``{order: translated name}`` for the row order, the default first.
+
+    "typical" needs the run's membership scores and "newest" a date column, so each is
+    offered only when the run has them.
+    """
+    orders = []
+    if memberships is not None and not memberships.empty:
+        orders.append("typical")
+    orders.append("negative")
+    if S.DATE in documents.columns and documents[S.DATE].notna().any():
+        orders.append("newest")
+    orders.append("file")
+    return {order: tr(f"ui.order_{order}", language) for order in orders}
+
+
+def sort_rows(rows: pd.DataFrame, order: str, topic_id: int | None,
+              memberships: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return ``rows`` (documents with ``row_number``) in the chosen order.
+
+    - ``typical``: by the row's membership score for ``topic_id`` (the centred cosine
+      similarity of its text to the topic centre), highest first, so the rows that
+      read most like the topic come first;
+    - ``negative``: by sentiment score, lowest first;
+    - ``newest``: by date, latest first;
+    - ``file``: as in the uploaded file.
+
+    Ties and rows without a value (no date, no score) follow in file order.
+
+    Raises
+    ------
+    ValueError
+        When ``order`` is none of these.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"unknown verbatim order {order!r}: expected one of {', '.join(ORDERS)}")
+    rows = rows.sort_values(S.ROW_NUMBER, kind="stable")
+    if order == "file":
+        return rows
+    if order == "typical":
+        if memberships is None or memberships.empty or topic_id is None:
+            return rows
+        scores = memberships[memberships[S.TOPIC_ID] == topic_id].groupby(S.ROW_NUMBER)[S.MEMBERSHIP_SCORE].max()
+        key = -rows[S.ROW_NUMBER].map(scores).astype(float)
+    elif order == "negative":
+        key = pd.to_numeric(rows[S.SENTIMENT], errors="coerce")
+    else:
+        key = -pd.to_datetime(rows[S.DATE], errors="coerce").rank(method="min")
+    return rows.assign(_order=key.to_numpy()).sort_values("_order", kind="stable", na_position="last").drop(
+        columns="_order")
+
+
+def topic_rows_with(documents: pd.DataFrame, topic_id: int | None, extra_columns: Sequence[str],
+                    order: str = "file", memberships: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return the documents of one topic with the verbatim columns followed by ``extra_columns``.
 
-    ``None`` (no topic chosen) returns no rows.
+    ``None`` (no topic chosen) returns no rows. ``order`` and ``memberships`` are as in
+    :func:`sort_rows`.
     """
     columns = [*VERBATIM_HEADER_KEYS, *extra_columns]
     if documents.empty or topic_id is None:
         return pd.DataFrame(columns=columns)
     in_topic = (documents[S.TOPIC_ID] == topic_id).fillna(False).astype(bool)
-    return documents.loc[in_topic].reindex(columns=columns).reset_index(drop=True)
+    ordered = sort_rows(documents.loc[in_topic], order, topic_id, memberships)
+    return ordered.reindex(columns=columns).reset_index(drop=True)
 
 
 def filter_rows(rows: pd.DataFrame, *, date_range: tuple[dt.date, dt.date] | None = None,

@@ -24,7 +24,11 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
     choices = _view.topic_choices(run.topics, language)
     topic_id = st.selectbox(tr("ui.choose_topic", language), options=list(choices), format_func=choices.get,
                             key="topic")
-    query = st.text_input(tr("ui.search", language), key="search")
+    search_box, order_box = st.columns([3, 2])
+    query = search_box.text_input(tr("ui.search", language), key="search")
+    orders = _view_verbatims.order_choices(language, run.memberships, run.documents)
+    order = order_box.selectbox(tr("ui.verbatim_order", language), options=list(orders), format_func=orders.get,
+                                key="verbatim_order")
     sentiments = _view.sentiment_choices(language)
     churn_states = _view_verbatims.churned_choices(language)
     left, right = st.columns(2)
@@ -37,7 +41,8 @@ def render(store: Path, language: str, run: StoredRun | None) -> None:
                               format_func=churn_states.get, key="churned", horizontal=True)
 
     segment_columns = _view_verbatims.segment_columns(run.documents, run.info)
-    rows = _view_verbatims.topic_rows_with(run.documents, topic_id, segment_columns)
+    rows = _view_verbatims.topic_rows_with(run.documents, topic_id, segment_columns, order=order,
+                                           memberships=run.memberships)
     bounds = _view_verbatims.date_bounds(run.documents)
     date_range = None
     if bounds is not None:
