@@ -1,16 +1,29 @@
 """Reading a user's sentiment label column: 满意/不满意, 好评/差评, 1/0 or a 1–5 rating.
 
-:mod:`painpoints.sentiment` re-exports :func:`label_values` and
-:func:`label_column_candidates`.
+:func:`fit_on_labels` fits a classifier on such a column at run time.
+:mod:`painpoints.sentiment` re-exports :func:`label_values`,
+:func:`label_column_candidates` and :func:`fit_on_labels`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
+
+from painpoints._sentiment_trained import NGRAM_RANGE
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+logger = logging.getLogger(__name__)
+
+CV_FOLDS: Final = 5
 
 # Spellings of a user's label column (lower-cased, stripped), read by label_values.
 # Neutral spellings and blanks are rows without a label.
@@ -114,3 +127,119 @@ def label_column_candidates(frame: pd.DataFrame, exclude: Sequence[str] = ()) ->
         if 0 in labels and 1 in labels:
             candidates.append(str(column))
     return candidates
+
+
+@dataclass(frozen=True)
+class FittedSentiment:
+    """A logistic regression fitted on the user's labelled rows.
+
+    Attributes
+    ----------
+    model : sklearn.linear_model.LogisticRegression
+        Fitted on all labelled rows; class 1 is positive.
+    cv_balanced_accuracy : float
+        Mean balanced accuracy over stratified ``folds``-fold cross-validation.
+    folds : int
+        Number of cross-validation folds (fewer than 5 when a class is that small).
+    labelled_rows : int
+        Rows with a label, out of all rows given.
+    vectorizer : sklearn.feature_extraction.text.TfidfVectorizer or None
+        Character n-gram weights placed beside the embeddings, when texts were given.
+    """
+
+    model: LogisticRegression
+    cv_balanced_accuracy: float
+    folds: int
+    labelled_rows: int
+    vectorizer: TfidfVectorizer | None = None
+
+    def score(self, doc_embeddings: np.ndarray, texts: Sequence[str] | None = None) -> pd.DataFrame:
+        """Score documents as ``2 * P(positive) - 1``, in the frame of :func:`score_sentiment`.
+
+        ``texts`` are required when the model was fitted with texts.
+        """
+        probability = self.model.predict_proba(_label_features(doc_embeddings, texts, self.vectorizer))[:, 1]
+        from painpoints.sentiment import _to_frame
+
+        return _to_frame(2.0 * probability - 1.0)
+
+
+def _label_features(doc_embeddings: np.ndarray, texts: Sequence[str] | None, vectorizer):
+    dense = np.asarray(doc_embeddings, dtype=np.float32)
+    if vectorizer is None:
+        return dense
+    if texts is None or len(texts) != len(dense):
+        raise ValueError("this model was fitted with texts: pass the texts of the embeddings to score them")
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([vectorizer.transform(list(texts)), csr_matrix(dense)]).tocsr()
+
+
+def fit_on_labels(
+    doc_embeddings: np.ndarray, labels: Sequence[object], random_state: int = 0,
+    texts: Sequence[str] | None = None,
+) -> FittedSentiment:
+    """Fit a sentiment classifier on the user's own labelled column, at run time.
+
+    Parameters
+    ----------
+    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
+    labels : sequence, length n_docs
+        1 / True for positive, 0 / False for negative, and None or NaN for rows
+        without a label (skipped). Map ratings or 满意/不满意 to these first.
+    random_state : int
+        Seed of the cross-validation split.
+    texts : sequence of str, optional
+        The rows' texts. With them, TF-IDF weights of character 1- to 3-grams join the
+        embeddings as features. The weights are fitted on every row's text, without
+        the labels.
+
+    Returns
+    -------
+    FittedSentiment
+
+    Raises
+    ------
+    ValueError
+        When the lengths differ, a label is not 0/1, or a class has fewer than two
+        labelled rows.
+    """
+    # Imported here because scikit-learn takes about a second to import, and the
+    # settings import this module for its method names.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
+    if len(labels) != len(doc_embeddings):
+        raise ValueError(f"got {len(doc_embeddings)} embeddings but {len(labels)} labels: pass one label per row")
+    if texts is not None and len(texts) != len(doc_embeddings):
+        raise ValueError(f"got {len(doc_embeddings)} embeddings but {len(texts)} texts: pass one text per row")
+    values = pd.Series(list(labels), dtype=object)
+    labelled = values.notna().to_numpy()
+    invalid = sorted({repr(value) for value in values[labelled] if value not in (0, 1)})
+    if invalid:
+        raise ValueError(f"invalid sentiment labels {', '.join(invalid[:5])}: use 1 for positive, 0 for negative")
+    y = values[labelled].astype(int).to_numpy()
+    smallest = min(int((y == 0).sum()), int((y == 1).sum()))
+    if smallest < 2:
+        raise ValueError(
+            f"need at least 2 labelled rows of each class, got {int((y == 0).sum())} negative "
+            f"and {int((y == 1).sum())} positive"
+        )
+    vectorizer = None
+    if texts is not None:
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, min_df=2, sublinear_tf=True)
+        try:
+            vectorizer.fit([str(text) for text in texts])
+        except ValueError:  # no character n-gram occurs twice: the embeddings alone remain
+            vectorizer = None
+    x = _label_features(doc_embeddings, texts, vectorizer)[labelled]
+    folds = min(CV_FOLDS, smallest)
+    model = LogisticRegression(class_weight="balanced", max_iter=2000)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+    cv_scores = cross_val_score(model, x, y, cv=splitter, scoring="balanced_accuracy")
+    model.fit(x, y)
+    logger.info("fitted sentiment on %d labelled rows: cross-validated balanced accuracy %.3f",
+                len(y), cv_scores.mean())
+    return FittedSentiment(model, float(cv_scores.mean()), folds, len(y), vectorizer)

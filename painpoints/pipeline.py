@@ -481,11 +481,11 @@ def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages:
     if settings.sentiment_label_col:
         try:
             labels = label_values(candidates[settings.sentiment_label_col].tolist())
-            fitted = fit_on_labels(doc_embeddings, labels, random_state=settings.seed)
+            fitted = fit_on_labels(doc_embeddings, labels, random_state=settings.seed, texts=texts)
         except ValueError as error:
             raise InputDataError("sentiment.invalid_labels", column=settings.sentiment_label_col, path=path,
                                  detail=str(error)) from error
-        scores = fitted.score(doc_embeddings)
+        scores = fitted.score(doc_embeddings, texts)
         info.update(method="fitted-on-labels", labelled_rows=fitted.labelled_rows, folds=fitted.folds,
                     cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4))
     elif texts:

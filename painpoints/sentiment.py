@@ -44,23 +44,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from typing import Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from painpoints import _sentiment_lexicon as lexicon
 
-# Re-exported: the pipeline and ingest read label columns through this module.
-from painpoints._sentiment_labels import label_column_candidates, label_values  # noqa: F401
+# Re-exported: the pipeline and ingest read label columns and fit on them through this module.
+from painpoints._sentiment_labels import (  # noqa: F401
+    FittedSentiment,
+    fit_on_labels,
+    label_column_candidates,
+    label_values,
+)
 from painpoints._sentiment_trained import char_ngram_scores, self_trained_scores
 from painpoints._snownlp_fast import snownlp_probability
 from painpoints.clean import detect_language
 from painpoints.embed import Embedder, load_embedder
 from painpoints.schema import SENTIMENT, SENTIMENT_LABEL
-
-if TYPE_CHECKING:
-    from sklearn.linear_model import LogisticRegression
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +75,6 @@ SENTIMENT_METHODS: Final[tuple[str, ...]] = get_args(SentimentMethod)
 # chosen on principle and not fitted: it keeps hedges such as 还行 (0.05) neutral.
 NEUTRAL_BAND: Final = 0.1
 PROTOTYPE_BACKEND: Final = "e5-multilingual"
-CV_FOLDS: Final = 5
 
 _PUNCTUATION = re.compile(r"[，。！？；、,.!?;~～\n]")
 _ENGLISH_NEGATION = re.compile(
@@ -416,85 +417,3 @@ def _apply_hedges(texts: Sequence[str], languages: Sequence[str], scores: np.nda
         if hits and all(hit.hedge for hit in hits):
             scores[row] = float(np.mean([hit.valence for hit in hits]))
     return scores
-
-
-@dataclass(frozen=True)
-class FittedSentiment:
-    """A logistic regression fitted on the user's labelled rows.
-
-    Attributes
-    ----------
-    model : sklearn.linear_model.LogisticRegression
-        Fitted on all labelled rows; class 1 is positive.
-    cv_balanced_accuracy : float
-        Mean balanced accuracy over stratified ``folds``-fold cross-validation.
-    folds : int
-        Number of cross-validation folds (fewer than 5 when a class is that small).
-    labelled_rows : int
-        Rows with a label, out of all rows given.
-    """
-
-    model: LogisticRegression
-    cv_balanced_accuracy: float
-    folds: int
-    labelled_rows: int
-
-    def score(self, doc_embeddings: np.ndarray) -> pd.DataFrame:
-        """Score documents as ``2 * P(positive) - 1``, in the frame of :func:`score_sentiment`."""
-        probability = self.model.predict_proba(np.asarray(doc_embeddings, dtype=np.float32))[:, 1]
-        return _to_frame(2.0 * probability - 1.0)
-
-
-def fit_on_labels(
-    doc_embeddings: np.ndarray, labels: Sequence[object], random_state: int = 0
-) -> FittedSentiment:
-    """Fit a sentiment classifier on the user's own labelled column, at run time.
-
-    Parameters
-    ----------
-    doc_embeddings : numpy.ndarray, shape (n_docs, dim)
-    labels : sequence, length n_docs
-        1 / True for positive, 0 / False for negative, and None or NaN for rows
-        without a label (skipped). Map ratings or 满意/不满意 to these first.
-    random_state : int
-        Seed of the cross-validation split.
-
-    Returns
-    -------
-    FittedSentiment
-
-    Raises
-    ------
-    ValueError
-        When the lengths differ, a label is not 0/1, or a class has fewer than two
-        labelled rows.
-    """
-    # Imported here because scikit-learn takes about a second to import, and the
-    # settings import this module for its method names.
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    doc_embeddings = np.asarray(doc_embeddings, dtype=np.float32)
-    if len(labels) != len(doc_embeddings):
-        raise ValueError(f"got {len(doc_embeddings)} embeddings but {len(labels)} labels: pass one label per row")
-    values = pd.Series(list(labels), dtype=object)
-    labelled = values.notna().to_numpy()
-    invalid = sorted({repr(value) for value in values[labelled] if value not in (0, 1)})
-    if invalid:
-        raise ValueError(f"invalid sentiment labels {', '.join(invalid[:5])}: use 1 for positive, 0 for negative")
-    y = values[labelled].astype(int).to_numpy()
-    smallest = min(int((y == 0).sum()), int((y == 1).sum()))
-    if smallest < 2:
-        raise ValueError(
-            f"need at least 2 labelled rows of each class, got {int((y == 0).sum())} negative "
-            f"and {int((y == 1).sum())} positive"
-        )
-    x = doc_embeddings[labelled]
-    folds = min(CV_FOLDS, smallest)
-    model = LogisticRegression(class_weight="balanced", max_iter=1000)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    cv_scores = cross_val_score(model, x, y, cv=splitter, scoring="balanced_accuracy")
-    model.fit(x, y)
-    logger.info("fitted sentiment on %d labelled rows: cross-validated balanced accuracy %.3f",
-                len(y), cv_scores.mean())
-    return FittedSentiment(model, float(cv_scores.mean()), folds, len(y))

@@ -362,3 +362,19 @@ def test_e5_default_keeps_negation_cases():
 
     for (text, expected), label, score in zip(cases, frame[SENTIMENT_LABEL], frame[SENTIMENT]):
         assert label == expected, (text, score)
+
+
+def test_fit_on_labels_with_texts_uses_character_ngrams():
+    # Identical vectors: only the characters of the texts tell the classes apart.
+    texts = ["送餐很快很好吃", "非常好吃很快", "很好吃下次再来", "好吃而且快",
+             "太慢了饭都凉了", "慢得要命凉了", "送得太慢凉透了", "又慢又凉"] * 3
+    labels = [1, 1, 1, 1, 0, 0, 0, 0] * 3
+    vectors = np.tile(np.eye(4, dtype=np.float32)[0], (len(texts), 1))
+    without_texts = fit_on_labels(vectors, labels)
+    with_texts = fit_on_labels(vectors, labels, texts=texts)
+    assert without_texts.cv_balanced_accuracy == pytest.approx(0.5)
+    assert with_texts.cv_balanced_accuracy == pytest.approx(1.0)
+    scores = with_texts.score(vectors[:2], ["好吃很快", "太慢凉了"])["sentiment"].tolist()
+    assert scores[0] > 0 > scores[1]
+    with pytest.raises(ValueError, match="fitted with texts"):
+        with_texts.score(vectors[:2])
