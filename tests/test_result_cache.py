@@ -30,7 +30,7 @@ def _count_calls(monkeypatch, name: str) -> list:
     return calls
 
 
-def test_rerun_reads_both_stages_and_gives_the_same_output(themed_csv, settings, embedder, monkeypatch):
+def test_rerun_reuses_both_stages(themed_csv, settings, embedder, monkeypatch):
     fits = _count_calls(monkeypatch, "fit_topics")
     scorings = _count_calls(monkeypatch, "score_sentiment")
     first = run_analysis(themed_csv, settings, embedder=embedder)
@@ -87,7 +87,8 @@ def test_sampled_result_round_trips(tmp_path):
     cache = ResultCache(tmp_path)
     key = result_key("topics", ["a", "b"], {"seed": 42})
     stored, reused = cache.topics(key, lambda: result)
-    assert not reused and stored is result
+    assert not reused
+    assert stored is result
     loaded, reused = ResultCache(tmp_path).topics(key, lambda: pytest.fail("the stored result was not read"))
     assert reused and isinstance(loaded, SampledTopicResult)
     assert loaded.doc_topics.tolist() == [0, 0, 1, -1, 0, 1]
@@ -115,7 +116,8 @@ def test_plain_result_keeps_its_type(tmp_path):
     loaded, _ = cache.topics("k", lambda: pytest.fail("the stored result was not read"))
     assert type(loaded) is TopicResult
     assert loaded.note == "topics.too_few_texts"
-    assert list(loaded.topic_info.columns) == [S.TOPIC_ID, "label"] and loaded.topic_info.empty
+    assert list(loaded.topic_info.columns) == [S.TOPIC_ID, "label"]
+    assert loaded.topic_info.empty
 
 
 def test_unwritable_folder_only_logs(tmp_path, caplog):

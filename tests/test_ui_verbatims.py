@@ -75,11 +75,11 @@ def test_page_lists_typical_rows_first(store, language):
     app.selectbox(key="topic").set_value(topic).run()
     assert app.selectbox(key="verbatim_order").value == "typical"
     assert app.selectbox(key="verbatim_order").format_func("typical") == tr("ui.order_typical", language)
-    shown = app.dataframe[0].value.iloc[:, 2].tolist()
+    listed_texts = app.dataframe[0].value.iloc[:, 2].tolist()
     scores = run.memberships[run.memberships[S.TOPIC_ID] == topic].set_index(S.ROW_NUMBER)[S.MEMBERSHIP_SCORE]
     by_text = dict(zip(run.documents[S.TEXT], run.documents[S.ROW_NUMBER]))
-    shown_scores = [scores[by_text[text]] for text in shown]
-    assert shown_scores == sorted(shown_scores, reverse=True)
+    listed_scores = [scores[by_text[text]] for text in listed_texts]
+    assert listed_scores == sorted(listed_scores, reverse=True)
 
     app.selectbox(key="verbatim_order").set_value("negative").run()
     sentiments = app.dataframe[0].value.iloc[:, 3].tolist()

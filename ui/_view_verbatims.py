@@ -85,7 +85,7 @@ def sort_rows(rows: pd.DataFrame, order: str, topic_id: int | None,
     Raises
     ------
     ValueError
-        When ``order`` is none of these.
+        When ``order`` is not one of these.
     """
     if order not in ORDERS:
         raise ValueError(f"unknown verbatim order {order!r}: expected one of {', '.join(ORDERS)}")
