@@ -487,7 +487,8 @@ def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages:
                                  detail=str(error)) from error
         scores = fitted.score(doc_embeddings, texts)
         info.update(method="fitted-on-labels", labelled_rows=fitted.labelled_rows, folds=fitted.folds,
-                    cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4))
+                    cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4),
+                    features="embeddings and character n-grams" if fitted.vectorizer else "embeddings")
     elif texts:
         # "auto" is "self-trained" here, because every scored text has an embedding.
         method = "self-trained" if settings.sentiment == "auto" else settings.sentiment

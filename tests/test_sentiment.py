@@ -374,7 +374,19 @@ def test_fit_on_labels_with_texts_uses_character_ngrams():
     with_texts = fit_on_labels(vectors, labels, texts=texts)
     assert without_texts.cv_balanced_accuracy == pytest.approx(0.5)
     assert with_texts.cv_balanced_accuracy == pytest.approx(1.0)
+    assert with_texts.vectorizer is not None
     scores = with_texts.score(vectors[:2], ["好吃很快", "太慢凉了"])["sentiment"].tolist()
     assert scores[0] > 0 > scores[1]
     with pytest.raises(ValueError, match="fitted with texts"):
         with_texts.score(vectors[:2])
+
+
+def test_fit_on_labels_keeps_embeddings_when_ngrams_do_not_help():
+    # The vectors separate the classes; the texts repeat the same characters in both.
+    texts = ["一般般吧", "一般吧", "吧一般"] * 8
+    labels = [1, 0] * 12
+    vectors = np.array([[1.0, 0.0] if label else [0.0, 1.0] for label in labels], dtype=np.float32)
+    fitted = fit_on_labels(vectors, labels, texts=texts)
+    assert fitted.vectorizer is None
+    assert fitted.cv_balanced_accuracy == pytest.approx(1.0)
+    assert fitted.score(vectors[:2], texts[:2])["sentiment"].iloc[0] > 0
