@@ -263,6 +263,10 @@ def _print_summary(result, out_dir: Path, store: Path) -> None:
     # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
     output = Console() if console.is_terminal else Console(width=140)
     _print_rows(output, result, out_dir)
+    if result.info.get("reused_results"):
+        # reused_results is sorted: "sentiment", "topics" or both.
+        stages = tr("cli.reused_" + "_".join(result.info["reused_results"]))
+        output.print(tr("cli.reused_results", stages=stages), style="dim")
     _print_topics(output, result.info)
     _print_sentiment(output, result.info)
 

@@ -50,3 +50,19 @@ def test_summary_prints_reasons_as_words(tmp_path):
     assert result.exit_code == 0, result.output
     assert reason_text("no_content_text", "en") in result.output
     assert "no_content_text" not in result.output
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_rerun_names_reused_stages(tmp_path, language):
+    export = tmp_path / "feedback.csv"
+    texts = [f"物流太慢了，第{number}次催快递还没到" for number in range(25)]
+    pd.DataFrame({"反馈内容": texts}).to_csv(export, index=False)
+    command = ["analyze", str(export), "--embedding", "hashing", "--out", str(tmp_path / "out"), "--lang-ui", language]
+    first = CliRunner().invoke(cli.app, command)
+    second = CliRunner().invoke(cli.app, command)
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    notice = tr("cli.reused_results", language, stages=tr("cli.reused_sentiment_topics", language))
+    flat = re.sub(r"\s+", "", second.output)
+    assert re.sub(r"\s+", "", notice) in flat
+    assert re.sub(r"\s+", "", tr("cli.reused_topics", language)) not in re.sub(r"\s+", "", first.output)
