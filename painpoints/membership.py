@@ -25,6 +25,10 @@ in its clauses:
 ``RELATIVE_THRESHOLD`` and ``PRIMARY_MARGIN`` were chosen on a hand-made set of mixed and single-issue
 tickets and on the bundled sample, whose rows have one or two planted themes: see
 the section "Several topics per ticket" of docs/benchmarks.md.
+
+A backend with an ``encode_with_clauses`` method (the torch e5 engine) gives
+late-chunked clause vectors instead, with their own thresholds: see
+:mod:`painpoints.clause_vectors`.
 """
 
 from __future__ import annotations
@@ -71,8 +75,26 @@ def split_clauses(text: str) -> list[str]:
     >>> split_clauses("Parcel is late and my refund never arrived")
     ['Parcel is late', 'my refund never arrived']
     """
-    parts = (part.strip() for part in CLAUSE_BOUNDARY.split(text))
-    return [part for part in parts if len(part) >= MIN_CLAUSE_CHARS]
+    return [text[start:end] for start, end in clause_spans(text)]
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Return the half-open character span of each clause of :func:`split_clauses`, in order.
+
+    >>> clause_spans("快递五天了还没到，另外退款也没到账！")
+    [(0, 8), (11, 17)]
+    """
+    spans, start = [], 0
+    for boundary in [*CLAUSE_BOUNDARY.finditer(text), None]:
+        end = boundary.start() if boundary is not None else len(text)
+        part = text[start:end]
+        stripped = part.strip()
+        if len(stripped) >= MIN_CLAUSE_CHARS:
+            first = start + len(part) - len(part.lstrip())
+            spans.append((first, first + len(stripped)))
+        if boundary is not None:
+            start = boundary.end()
+    return spans
 
 
 def centred_centroids(doc_embeddings: np.ndarray, doc_topics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,10 +140,11 @@ def text_memberships(
     texts: Sequence[str],
     doc_embeddings: np.ndarray,
     doc_topics: np.ndarray,
-    encode: Encoder,
+    encode: Encoder | None,
     relative_threshold: float = RELATIVE_THRESHOLD,
     max_topics: int = MAX_TOPICS_PER_TEXT,
     primary_margin: float = PRIMARY_MARGIN,
+    clause_vectors: Sequence[np.ndarray | None] | None = None,
 ) -> pd.DataFrame:
     """List the topics of each clustered text: its primary topic plus the ones its clauses point to.
 
@@ -132,14 +155,20 @@ def text_memberships(
         Vectors of `texts` from the same model as `encode`.
     doc_topics : numpy.ndarray, shape (n_docs,)
         Primary topic per text. Unclustered texts (-1) get no membership.
-    encode : callable
-        Embeds a list of clauses, returning an array of shape (n_clauses, dim).
+    encode : callable or None
+        Embeds a list of clauses, returning an array of shape (n_clauses, dim). Not
+        called when `clause_vectors` is given.
     relative_threshold : float
         Share of a topic's median member similarity that a clause must reach, at least 0.
     max_topics : int
         Maximum number of topics per text, primary included; 1 turns other topics off.
     primary_margin : float
         Lead over the clause's relative score for the primary topic that a clause needs.
+    clause_vectors : sequence of (numpy.ndarray or None), optional
+        Per text, the vectors of its clauses in the order of :func:`split_clauses`,
+        such as :func:`late_clause_vectors` returns; needed for every clustered text
+        with two or more clauses. With late-chunked vectors, pass
+        ``LATE_RELATIVE_THRESHOLD`` and ``LATE_PRIMARY_MARGIN``.
 
     Returns
     -------
@@ -152,12 +181,15 @@ def text_memberships(
     Raises
     ------
     ValueError
-        When `relative_threshold` is negative or `max_topics` is below 1.
+        When `relative_threshold` is negative, `max_topics` is below 1, or neither
+        `encode` nor `clause_vectors` is given.
     """
     if relative_threshold < 0:
         raise ValueError(f"relative_threshold must be at least 0, got {relative_threshold}")
     if max_topics < 1:
         raise ValueError(f"max_topics must be at least 1, got {max_topics}")
+    if encode is None and clause_vectors is None:
+        raise ValueError("text_memberships needs encode or clause_vectors")
     doc_topics = np.asarray(doc_topics)
     clustered = np.flatnonzero(doc_topics != S.UNCLUSTERED)
     if clustered.size == 0:
@@ -175,16 +207,20 @@ def text_memberships(
 
     clauses: list[str] = []
     owners: list[int] = []
+    supplied_blocks: list[np.ndarray] = []
     if max_topics > 1:
         for position, text_index in enumerate(clustered):
             parts = split_clauses(str(texts[text_index]))
             if len(parts) >= 2:
                 clauses.extend(parts)
                 owners.extend([position] * len(parts))
+                if clause_vectors is not None:
+                    supplied_blocks.append(_supplied_vectors(clause_vectors[text_index], len(parts), text_index))
     if not clauses:
         return _sorted(primaries)
 
-    clause_vectors = np.asarray(encode(clauses), dtype=np.float32)
+    clause_matrix = np.asarray(np.concatenate(supplied_blocks) if clause_vectors is not None else encode(clauses),
+                               dtype=np.float32)
     best_column = np.empty(len(clauses), dtype=np.int64)
     best_relative = np.empty(len(clauses))
     best_score = np.empty(len(clauses))
@@ -193,7 +229,7 @@ def text_memberships(
     # Blocks bound the memory of the (clauses × topics) score matrix on large inputs.
     for start in range(0, len(clauses), SCORE_BLOCK):
         block = slice(start, start + SCORE_BLOCK)
-        scores = topic_scores(clause_vectors[block], mean, centroids)
+        scores = topic_scores(clause_matrix[block], mean, centroids)
         with np.errstate(invalid="ignore"):
             relative = np.nan_to_num(scores / member_median, nan=-np.inf)
         columns = relative.argmax(axis=1)
@@ -218,6 +254,13 @@ def text_memberships(
         PRIMARY: False,
     })
     return _sorted(pd.concat([primaries, others], ignore_index=True))
+
+
+def _supplied_vectors(vectors: np.ndarray | None, count: int, text_index: int) -> np.ndarray:
+    if vectors is None or len(vectors) != count:
+        found = "None" if vectors is None else f"{len(vectors)} vectors"
+        raise ValueError(f"text {text_index} has {count} clauses, got {found}")
+    return np.asarray(vectors, dtype=np.float32)
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from painpoints import schema as S
-from painpoints.clean import clean_documents, skipped_rows, text_hash
+from painpoints.clause_vectors import (
+    LateClauseRecorder,
+    membership_stage,
+    offers_late_clauses,
+)
+from painpoints.clean import clean_documents, skipped_rows
 from painpoints.codebook import Codebook, apply_codebook
 from painpoints.embed import (
     Embedder,
@@ -33,13 +38,7 @@ from painpoints.guided import fit_guided_topics, read_seed_topics
 from painpoints.hierarchy import topic_hierarchy
 from painpoints.i18n import tr
 from painpoints.ingest import load_customers, load_feedback
-from painpoints.membership import (
-    MAX_TOPICS_PER_TEXT,
-    PRIMARY_MARGIN,
-    RELATIVE_THRESHOLD,
-    row_memberships,
-    text_memberships,
-)
+from painpoints.membership import row_memberships
 from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
 from painpoints.outcomes._sentiment import topic_sentiment
 from painpoints.result_cache import ResultCache, package_versions, result_key
@@ -297,10 +296,13 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     if codebook is not None and codebook.model_id != embedder.model_id:
         raise SettingsError("settings.codebook_model", codebook_model=codebook.model_id, model=embedder.model_id)
     cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
+    # A backend with encode_with_clauses caches the late-chunked clause vectors of the
+    # memberships stage in the same forward pass as the text vectors.
+    late = engine is None and offers_late_clauses(embedder)
     try:
         if engine is None:
-            doc_embeddings, cached = embed_texts(texts, hashes, embedder, cache,
-                                                 lambda done, total: report("embed", done, total))
+            doc_embeddings, cached = embed_texts(texts, hashes, LateClauseRecorder(embedder, cache) if late else embedder,
+                                                 cache, lambda done, total: report("embed", done, total))
         else:
             doc_embeddings, cached = engine.embed(texts, hashes, embedder, embedder_source, cache,
                                                   lambda done, total: report("embed", done, total))
@@ -350,9 +352,10 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
 
     documents = _assign_topics(documents, candidates.index, topic_result)
     mark = time.perf_counter()
-    memberships = row_memberships(documents, candidates.index, text_memberships(
-        texts, doc_embeddings, topic_result.doc_topics,
-        lambda clauses: _embed_clauses(clauses, embedder, settings, engine, embedder_source)))
+    by_text, membership_info = membership_stage(texts, hashes, doc_embeddings, topic_result.doc_topics, embedder,
+                                                settings.cache_dir or default_cache_dir(), late, engine,
+                                                embedder_source)
+    memberships = row_memberships(documents, candidates.index, by_text)
     timings["memberships"] = time.perf_counter() - mark
     labels = {int(row[S.TOPIC_ID]): row["label"] for _, row in topic_result.topic_info.iterrows()}
     labels[S.UNCLUSTERED] = tr("topics.unclustered_label")
@@ -397,9 +400,7 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     # Stages whose result was read from painpoints.result_cache instead of computed.
     info["reused_results"] = sorted(stage for stage, done in reused.items() if done)
     several = memberships.groupby(S.ROW_NUMBER).size()
-    info["memberships"] = {"relative_threshold": RELATIVE_THRESHOLD, "primary_margin": PRIMARY_MARGIN,
-                           "max_topics_per_row": MAX_TOPICS_PER_TEXT,
-                           "rows_with_several_topics": int((several > 1).sum())}
+    info["memberships"] = {**membership_info, "rows_with_several_topics": int((several > 1).sum())}
     info["engine"] = engine.describe() if engine is not None else {"name": "local"}
     if not settings.sentiment_label_col:
         info["sentiment"]["label_column_candidates"] = list(feedback.label_columns)
@@ -426,25 +427,6 @@ def _stored_documents(documents: pd.DataFrame, customers: pd.DataFrame | None,
             by_customer = customers.drop_duplicates(S.CUSTOMER_ID).set_index(S.CUSTOMER_ID)[column]
             stored[column] = stored[S.CUSTOMER_ID].map(by_customer)
     return stored
-
-
-def _embed_clauses(clauses: list[str], embedder: Embedder, settings: AnalysisSettings,
-                   engine: RayEngine | None = None, embedder_source: str | Embedder | None = None):
-    """Embed the clauses that :func:`painpoints.membership.text_memberships` scores, through the run's cache.
-
-    With an engine, the clauses are embedded on Ray like the texts.
-
-    NOTE: this embeds about as many characters again as the texts with two or more
-    clauses, so on a cold run it takes about as long as the embed stage.
-    """
-    cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
-    hashes = [text_hash(clause) for clause in clauses]
-    try:
-        if engine is not None:
-            return engine.embed(clauses, hashes, embedder, embedder_source or embedder, cache)[0]
-        return embed_texts(clauses, hashes, embedder, cache)[0]
-    finally:
-        cache.close()
 
 
 def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_result: TopicResult) -> pd.DataFrame:

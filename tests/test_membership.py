@@ -3,10 +3,16 @@ import pandas as pd
 import pytest
 
 from painpoints import schema as S
+from painpoints.clause_vectors import (
+    LATE_PRIMARY_MARGIN,
+    LATE_RELATIVE_THRESHOLD,
+    late_clause_vectors,
+)
 from painpoints.embed import HashingEmbedder
 from painpoints.membership import (
     MAX_TOPICS_PER_TEXT,
     TEXT_INDEX,
+    clause_spans,
     row_memberships,
     split_clauses,
     text_memberships,
@@ -104,6 +110,128 @@ def test_mixed_tickets_get_both_topics_e5():
     from painpoints.embed import load_embedder
 
     _check_ticket_set(load_embedder("e5-multilingual").encode, min_mixed_found=4)
+
+
+class _LateHashing:
+    """Hashing backend with ``encode_with_clauses``: a clause vector mixes in a little of its text's vector."""
+
+    model_id = "hashing"
+
+    def __init__(self):
+        self.inner = HashingEmbedder()
+        self.dimension = self.inner.dimension
+        self.calls = []
+
+    def encode(self, texts):
+        return self.inner.encode(texts)
+
+    def encode_with_clauses(self, texts, clauses_per_text):
+        self.calls.append(list(texts))
+        vectors = self.inner.encode(texts)
+        blocks = []
+        for vector, clauses in zip(vectors, clauses_per_text):
+            block = self.inner.encode(list(clauses)) + 0.1 * vector
+            blocks.append(block / np.linalg.norm(block, axis=1, keepdims=True))
+        return vectors, blocks
+
+
+def _late_vectors(texts, primary, embedder, cache=None):
+    from painpoints.clean import text_hash
+
+    return late_clause_vectors(texts, [text_hash(text) for text in texts], primary, embedder, cache)
+
+
+def test_supplied_clause_vectors_match_encode():
+    texts, primary, _ = _ticket_set()
+    encode = HashingEmbedder().encode
+    vectors = [encode(split_clauses(text)) if len(split_clauses(text)) >= 2 else None for text in texts]
+    by_encode = text_memberships(texts, encode(texts), primary, encode)
+    supplied = text_memberships(texts, encode(texts), primary, None, clause_vectors=vectors)
+    pd.testing.assert_frame_equal(supplied, by_encode)
+    with pytest.raises(ValueError):
+        text_memberships(texts, encode(texts), primary, None, clause_vectors=[None] * len(texts))
+    with pytest.raises(ValueError):
+        text_memberships(texts, encode(texts), primary, None)
+
+
+def test_late_clause_vectors_cached_per_text(tmp_path):
+    from painpoints.embed import EmbeddingCache
+
+    texts = ["快递五天了还没到，退款也没到账", "快递五天了还没到，客服态度很好", "好的", "退款两周没到账，电话打不通"]
+    topics = np.array([0, 1, 0, -1])
+    embedder = _LateHashing()
+    cache = EmbeddingCache(tmp_path)
+    try:
+        first = _late_vectors(texts, topics, embedder, cache)
+        assert embedder.calls == [texts[:2]]
+        # One clause, or unclustered: no vectors.
+        assert first[2] is None
+        assert first[3] is None
+        assert [block.shape for block in first[:2]] == [(2, embedder.dimension), (2, embedder.dimension)]
+        # The same clause in two texts keeps the vector of its own text.
+        assert not np.allclose(first[0][0], first[1][0])
+        again = _late_vectors(texts, topics, embedder, cache)
+        assert embedder.calls == [texts[:2]]
+        for block, cached in zip(first[:2], again[:2]):
+            np.testing.assert_array_equal(block, cached)
+        # Never stored under the plain clause hash, which keys separately embedded clauses.
+        from painpoints.clean import text_hash
+
+        assert cache.get("hashing", [text_hash("快递五天了还没到")]) == {}
+        assert cache.get("hashing/late-clauses", [text_hash("快递五天了还没到")]) == {}
+    finally:
+        cache.close()
+
+
+def test_recorder_caches_clauses_while_embedding(tmp_path):
+    from painpoints.clause_vectors import LateClauseRecorder
+    from painpoints.clean import text_hash
+    from painpoints.embed import EmbeddingCache, embed_texts
+
+    texts = ["快递五天了还没到，退款也没到账", "好的", "The app crashes on startup and the hotline never answers"]
+    hashes = [text_hash(text) for text in texts]
+    embedder = _LateHashing()
+    cache = EmbeddingCache(tmp_path)
+    try:
+        recorder = LateClauseRecorder(embedder, cache)
+        vectors, cached = embed_texts(texts, hashes, recorder, cache)
+        assert cached == 0
+        np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-6)
+        # Text vectors stay under the backend's own key, so plain runs reuse them.
+        assert set(cache.get("hashing", hashes)) == set(hashes)
+        assert embedder.calls == [texts]
+        clause_vectors = _late_vectors(texts, np.array([0, 0, 1]), embedder, cache)
+        # Found in the cache: no second forward pass.
+        assert embedder.calls == [texts]
+        with_clauses = [texts[0], texts[2]]
+        _, expected = embedder.encode_with_clauses(with_clauses, [split_clauses(text) for text in with_clauses])
+        np.testing.assert_allclose(clause_vectors[0], expected[0], atol=1e-6)
+        np.testing.assert_allclose(clause_vectors[2], expected[1], atol=1e-6)
+        assert clause_vectors[1] is None
+    finally:
+        cache.close()
+
+
+@pytest.mark.real_model
+def test_mixed_tickets_get_both_topics_e5_late_chunking():
+    from painpoints.embed import load_embedder
+
+    embedder = load_embedder("e5-multilingual")
+    texts, primary, truth = _ticket_set()
+    vectors = _late_vectors(texts, primary, embedder)
+    memberships = text_memberships(texts, embedder.encode(texts), primary, None, clause_vectors=vectors,
+                                   relative_threshold=LATE_RELATIVE_THRESHOLD, primary_margin=LATE_PRIMARY_MARGIN)
+    found = _topic_sets(memberships, len(texts))
+    first_mixed = len(texts) - len(MIXED)
+    mixed_found = [texts[index] for index in range(first_mixed, len(texts)) if found[index] == truth[index]]
+    assert len(mixed_found) >= 4, (mixed_found, found[first_mixed:])
+    assert [texts[index] for index in range(first_mixed) if len(found[index]) > 1] == []
+
+
+def test_clause_spans_locate_split_clauses():
+    texts, _, _ = _ticket_set()
+    for text in [*texts, "  Parcel late ;; and  refund missing  ", "好的", ""]:
+        assert [text[start:end] for start, end in clause_spans(text)] == split_clauses(text)
 
 
 def test_split_clauses_at_punctuation_and_connectives():

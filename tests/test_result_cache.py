@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from painpoints import schema as S
 from painpoints import pipeline
+from painpoints import schema as S
 from painpoints.pipeline import run_analysis
 from painpoints.result_cache import RESULTS_FOLDER, ResultCache, result_key
 from painpoints.sampling import SampledTopicResult

