@@ -381,7 +381,7 @@ def test_fit_on_labels_with_texts_uses_character_ngrams():
         with_texts.score(vectors[:2])
 
 
-def test_fit_on_labels_keeps_embeddings_when_ngrams_do_not_help():
+def test_fit_on_labels_skips_unhelpful_ngrams():
     # The vectors separate the classes; the texts repeat the same characters in both.
     texts = ["一般般吧", "一般吧", "吧一般"] * 8
     labels = [1, 0] * 12
