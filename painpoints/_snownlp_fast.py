@@ -48,13 +48,18 @@ def _tag(chars: str, tables) -> list[str]:
                 for index, (key, probability, _, _) in enumerate(column):
                     stage[(key[1], state)] = (probability, index, tag)
         else:
+            # The counts that do not depend on the new tag, looked up once per entry.
+            entries = [(index, key[0], key[1], probability, uni.get(key[1], 0), bi.get(key, 0))
+                       for index, (key, probability, _, _) in enumerate(column)]
             for state, tag in zip(states, _TAGS):
                 unigram = l1 * (float(uni.get(state, 0)) / uni_total)
-                for index, (key, probability, _, _) in enumerate(column):
-                    first, second = key
-                    second_count = uni.get(second, 0)
-                    bigram = 0 if second_count == 0 else float(l2 * bi.get((second, state), 0)) / second_count
-                    pair_count = bi.get((first, second), 0)
+                # Entries share their second state 4 by 4, so their bigram term too.
+                bigrams: dict[tuple, float] = {}
+                for index, first, second, probability, second_count, pair_count in entries:
+                    bigram = bigrams.get(second)
+                    if bigram is None:
+                        bigram = 0 if second_count == 0 else float(l2 * bi.get((second, state), 0)) / second_count
+                        bigrams[second] = bigram
                     trigram = 0 if pair_count == 0 else float(l3 * tri.get((first, second, state), 0)) / pair_count
                     total = unigram + bigram + trigram
                     score = probability + (float("-inf") if total == 0 else log(total))
