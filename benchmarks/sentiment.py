@@ -17,10 +17,10 @@ For each data set it scores a seeded sample with every approach of
 - ``self-trained with the e5 head``: the default with that head averaged into the
   ensemble as one more part;
 - ``fit_on_labels``: logistic regression on the same vectors, 5-fold cross-validated
-  on the sample's own labels; "with texts" also tries TF-IDF weights of character 1-
+  on the sample's own labels. "with texts" also tries TF-IDF weights of character 1-
   to 3-grams beside the vectors and keeps the feature set with the higher score, as
-  the pipeline does. This stands for a user who has a labelled column; it is not a
-  shipped default.
+  the pipeline does. These rows stand for a user who has a labelled column, not for
+  a shipped default.
 
 A score above 0 counts as positive. No weight or threshold was fitted on these data
 sets; docs/benchmarks.md lists the design choices that were compared on them.

@@ -6,7 +6,6 @@ Two runs of the themed file are built once per module; each test edits a copy.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from painpoints import schema as S
 from painpoints.embed import HashingEmbedder
 from painpoints.store import list_edits, load_codebook, load_run
-from tests.ui_pages import UI_DIR, build_store, themed_csv_bytes, ui_page_script
+from tests.ui_pages import build_store, copied_store, page_app, themed_csv_bytes
 from ui import _edit, _upload
 
 
@@ -28,15 +27,11 @@ def base_store(tmp_path_factory) -> tuple[Path, list[str]]:
 @pytest.fixture
 def store(base_store, tmp_path) -> tuple[Path, str, str]:
     """A copy of the module's store: (path, earlier run id, later run id)."""
-    path, (earlier, later) = base_store
-    copy = tmp_path / "runs.duckdb"
-    shutil.copy(path, copy)
-    return copy, earlier, later
+    return copied_store(base_store, tmp_path)
 
 
 def edit_page(store: Path, run_id: str, language: str = "en") -> AppTest:
-    return AppTest.from_function(ui_page_script, args=(str(UI_DIR), "page_edit", str(store), language, run_id),
-                                 default_timeout=60)
+    return page_app(store, "page_edit", run_id, language)
 
 
 def topic_rows(topics) -> dict[int, int]:
@@ -258,23 +253,18 @@ def test_merge_carries_memberships(store):
     assert (after.memberships[S.ROW_NUMBER] == row).sum() == 1
 
 
-def _page(store: Path, page: str, run_id: str, language: str) -> AppTest:
-    return AppTest.from_function(ui_page_script, args=(str(UI_DIR), page, str(store), language, run_id),
-                                 default_timeout=60).run()
-
-
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_pages_warn_analyses_predate_merge(store, language):
     path, _, later = store
     for page in ("page_churn", "page_trends"):
-        assert not _page(path, page, later, language).warning
+        assert not page_app(path, page, later, language).run().warning
     run = load_run(path, later)
     sizes = topic_rows(run.topics)
     first, second = sorted(sizes, key=lambda topic: (-sizes[topic], topic))[:2]
     _edit.merge(path, run, [first, second], None, language)
     expected = "1 edit(s)" if language == "en" else "1 次编辑"
     for page in ("page_churn", "page_trends"):
-        app = _page(path, page, later, language)
+        app = page_app(path, page, later, language).run()
         assert not app.exception
         assert any(expected in warning.value for warning in app.warning)
 
@@ -283,4 +273,4 @@ def test_rename_leaves_analyses_current(store):
     path, _, later = store
     run = load_run(path, later)
     _edit.rename(path, run, int(run.topics[S.TOPIC_ID].max()), "新名称", "en")
-    assert not _page(path, "page_churn", later, "en").warning
+    assert not page_app(path, "page_churn", later, "en").run().warning

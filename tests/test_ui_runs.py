@@ -5,7 +5,6 @@ comparing two runs, opening a run and deleting one after confirmation.
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from painpoints import schema as S
 from painpoints.store import list_runs, load_run
-from tests.ui_pages import UI_DIR, build_store, ui_page_script
+from tests.ui_pages import UI_DIR, build_store, copied_store, page_app
 from ui import _export
 
 FORMULA_TEXTS = ('=HYPERLINK("http://example.com") 快递太慢了物流不更新', "@SUM(A1) 退款一直没到账",
@@ -30,15 +29,11 @@ def base_store(tmp_path_factory) -> tuple[Path, list[str]]:
 @pytest.fixture
 def store(base_store, tmp_path) -> tuple[Path, str, str]:
     """A copy of the module's store: (path, earlier run id, later run id)."""
-    path, (earlier, later) = base_store
-    copy = tmp_path / "runs.duckdb"
-    shutil.copy(path, copy)
-    return copy, earlier, later
+    return copied_store(base_store, tmp_path)
 
 
 def runs_page(store: Path, run_id: str | None, language: str = "en") -> AppTest:
-    return AppTest.from_function(ui_page_script, args=(str(UI_DIR), "page_runs", str(store), language, run_id),
-                                 default_timeout=60)
+    return page_app(store, "page_runs", run_id, language)
 
 
 def downloads(run) -> dict[str, bytes]:

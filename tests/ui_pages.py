@@ -9,9 +9,11 @@ switch only to file pages, so the tests run ``render`` alone through
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pandas as pd
+from streamlit.testing.v1 import AppTest
 
 from painpoints.embed import HashingEmbedder
 from painpoints.pipeline import run_analysis
@@ -67,3 +69,17 @@ def ui_page_script(ui_dir: str, page: str, store: str, language: str, run_id: st
         sys.path.insert(0, ui_dir)
     run = load_run(store, run_id) if run_id else None
     importlib.import_module(page).render(Path(store), language, run)
+
+
+def copied_store(base_store: tuple[Path, list[str]], folder: Path) -> tuple[Path, str, str]:
+    """Copy a two-run store of :func:`build_store` into ``folder``; return (path, earlier run id, later run id)."""
+    path, (earlier, later) = base_store
+    copy = folder / "runs.duckdb"
+    shutil.copy(path, copy)
+    return copy, earlier, later
+
+
+def page_app(store: Path, page: str, run_id: str | None, language: str = "en") -> AppTest:
+    """Return an AppTest, not yet run, of ``ui/<page>.py``'s ``render`` with a run of ``store``."""
+    return AppTest.from_function(ui_page_script, args=(str(UI_DIR), page, str(store), language, run_id),
+                                 default_timeout=60)
