@@ -97,6 +97,24 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def locate_clauses(text: str, clauses: Sequence[str]) -> list[tuple[int, int]]:
+    """Return the half-open character span of each clause in ``text``, searching from the previous clause's end.
+
+    Raises
+    ------
+    ValueError
+        When a clause is not found after the previous one.
+    """
+    spans, cursor = [], 0
+    for clause in clauses:
+        start = text.find(clause, cursor)
+        if start < 0:
+            raise ValueError(f"clause {clause!r} not found in {text!r} after position {cursor}")
+        spans.append((start, start + len(clause)))
+        cursor = start + len(clause)
+    return spans
+
+
 def centred_centroids(doc_embeddings: np.ndarray, doc_topics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compute the mean text vector and the unit-length centred centroid of every topic >= 0.
 

@@ -6,6 +6,7 @@ import pytest
 from painpoints.embed import (
     EmbeddingCache,
     HashingEmbedder,
+    cache_key,
     choose_backend_name,
     embed_texts,
     load_embedder,
@@ -109,3 +110,20 @@ def test_e5_embeds_chinese_by_meaning():
     vectors = embedder.encode(["快递三天了还没到", "物流太慢，包裹一直没送来", "退款申请被驳回了"])
     assert vectors.shape == (3, 384)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.mark.real_model
+def test_minilm_bfloat16_matches_float32(monkeypatch):
+    texts = ["my parcel is late", "Why was I charged a fee for the transfer I made yesterday?", "I forgot my PIN",
+             "The app crashes every time I open it, and nobody answers the hotline"]
+    monkeypatch.setenv("PAINPOINTS_BFLOAT16", "0")
+    exact = load_embedder("minilm-en")
+    assert (exact.precision, cache_key(exact)) == ("float32", "minilm-en")
+    monkeypatch.setenv("PAINPOINTS_BFLOAT16", "1")
+    fast = load_embedder("minilm-en")
+    # bfloat16 vectors are close, not equal, so they never share cache entries with float32 ones.
+    assert (fast.precision, cache_key(fast)) == ("bfloat16", "minilm-en/bf16")
+    cosines = (exact.encode(texts) * fast.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.999
+    # A text's vector does not depend on the other texts of its batch.
+    np.testing.assert_allclose(fast.encode(texts[1:2])[0], fast.encode(texts)[1], atol=2e-3)

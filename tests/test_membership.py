@@ -385,3 +385,35 @@ def test_memberships_written_and_stored(mixed_run, tmp_path):
     pd.testing.assert_frame_equal(stored.reset_index(drop=True), result.memberships.reset_index(drop=True),
                                   check_dtype=False)
     delete_run(store, result.run_id)
+
+
+@pytest.mark.real_model
+def test_minilm_late_chunking_on_english_tickets():
+    from painpoints.clause_vectors import late_thresholds, offers_late_clauses
+    from painpoints.embed import load_embedder
+
+    embedder = load_embedder("minilm-en")
+    assert offers_late_clauses(embedder)
+    texts, primary, truth = _ticket_set()
+    english = [index for index, text in enumerate(texts) if _language(text) == "en"]
+    texts = [texts[index] for index in english]
+    primary = np.array([primary[index] for index in english])
+    truth = [truth[index] for index in english]
+    clauses = [split_clauses(text) for text in texts]
+    text_vectors, clause_vectors = embedder.encode_with_clauses(texts, clauses)
+    # One forward pass gives the same text vectors as encode.
+    np.testing.assert_allclose(text_vectors, embedder.encode(texts), atol=1e-6)
+    # Each clause vector is nearer to its own text than the same clause embedded alone.
+    multi = [index for index, parts in enumerate(clauses) if len(parts) >= 2]
+    alone = [embedder.encode(clauses[index]) @ text_vectors[index] for index in multi]
+    late = [clause_vectors[index] @ text_vectors[index] for index in multi]
+    assert np.mean(np.concatenate(late)) > np.mean(np.concatenate(alone)) + 0.1
+    relative, margin = late_thresholds(embedder)
+    vectors = [clause_vectors[index] if len(clauses[index]) >= 2 else None for index in range(len(texts))]
+    memberships = text_memberships(texts, text_vectors, primary, None, clause_vectors=vectors,
+                                   relative_threshold=relative, primary_margin=margin)
+    found = _topic_sets(memberships, len(texts))
+    mixed = [index for index in range(len(texts)) if len(truth[index]) == 2]
+    assert len(mixed) == 3
+    assert sum(found[index] == truth[index] for index in mixed) >= 2, [found[index] for index in mixed]
+    assert [texts[index] for index in range(len(texts)) if len(truth[index]) == 1 and len(found[index]) > 1] == []

@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from painpoints._e5.tokenizer import METASPACE, UnigramTokeniser
 from painpoints._e5.weights import ModelFile, dequantise, read_model_file
+from painpoints.membership import locate_clauses
 
 PASSAGE_PREFIX = "passage: "
 QUERY_PREFIX = "query: "
@@ -209,7 +210,7 @@ class TorchE5:
             ids, spans = aligned if aligned is not None else (self.tokeniser.encode(prefix + text), [])
             contents.append(ids)
             members.append([[token for token, (start, end) in enumerate(spans) if start < stop and end > first]
-                            for first, stop in _locate(text, clauses)])
+                            for first, stop in locate_clauses(text, clauses)])
         vectors, clause_sums = self._encode_ids(contents, members)
         clause_vectors = []
         for row, sums in enumerate(clause_sums):
@@ -333,13 +334,3 @@ def _length_batches(order: list[int], lengths: list[int]) -> list[list[int]]:
     return batches
 
 
-def _locate(text: str, clauses: Sequence[str]) -> list[tuple[int, int]]:
-    """Return the half-open character span of each clause in ``text``, searching from the previous clause's end."""
-    spans, cursor = [], 0
-    for clause in clauses:
-        start = text.find(clause, cursor)
-        if start < 0:
-            raise ValueError(f"clause {clause!r} not found in {text!r} after position {cursor}")
-        spans.append((start, start + len(clause)))
-        cursor = start + len(clause)
-    return spans
