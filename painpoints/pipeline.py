@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from painpoints import schema as S
@@ -43,7 +44,12 @@ from painpoints.outcomes import OutcomeAnalysis, OutcomeTable, analyse_outcomes
 from painpoints.outcomes._sentiment import topic_sentiment
 from painpoints.result_cache import ResultCache, package_versions, result_key
 from painpoints.sampling import SampledTopicResult, fit_topics_sampled
-from painpoints.sentiment import fit_on_labels, label_values, score_sentiment
+from painpoints.sentiment import LEXICON_METHODS
+from painpoints.sentiment_stage import (
+    add_sentiment,
+    sentiment_plan,
+    start_lexicon_scores,
+)
 from painpoints.settings import AnalysisSettings, default_cache_dir
 from painpoints.topic_map import add_map_coordinates
 from painpoints.topics import TopicResult, TopicSettings, fit_topics
@@ -177,7 +183,7 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
         "settings": settings.to_dict(),
         "seed": settings.seed,
         "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,
-                      "texts_embedded": texts_embedded, "from_cache": cached},
+                      "cache_key": cache_key(embedder), "texts_embedded": texts_embedded, "from_cache": cached},
         "topics": {"count": int(len(topic_result.topic_info)), "min_topic_size": topic_result.min_topic_size,
                    "outlier_share_before_reduction": topic_result.outlier_share_before,
                    "outlier_share_after_reduction": topic_result.outlier_share_after,
@@ -295,60 +301,45 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
         embedder = load_embedder(backend_name)
     if codebook is not None and codebook.model_id != embedder.model_id:
         raise SettingsError("settings.codebook_model", codebook_model=codebook.model_id, model=embedder.model_id)
+    results = ResultCache(settings.cache_dir or default_cache_dir())
+    plan = sentiment_plan(settings, candidates, languages, embedder)
+    # The lexicon scores need only the texts: a child process computes them while the
+    # embed and topics stages run, unless an earlier run's scores will be reused.
+    lexicon_job = start_lexicon_scores(texts, languages) if (
+        engine is None and plan is not None and plan[0] in LEXICON_METHODS
+        and not results.has("sentiment", plan[1])) else None
     cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
     # A backend with encode_with_clauses caches the late-chunked clause vectors of the
     # memberships stage in the same forward pass as the text vectors.
     late = engine is None and offers_late_clauses(embedder)
     try:
-        if engine is None:
-            doc_embeddings, cached = embed_texts(texts, hashes, LateClauseRecorder(embedder, cache) if late else embedder,
-                                                 cache, lambda done, total: report("embed", done, total))
-        else:
-            doc_embeddings, cached = engine.embed(texts, hashes, embedder, embedder_source, cache,
-                                                  lambda done, total: report("embed", done, total))
-    finally:
-        cache.close()
-    timings["embed"] = time.perf_counter() - mark
+        try:
+            if engine is None:
+                doc_embeddings, cached = embed_texts(texts, hashes,
+                                                     LateClauseRecorder(embedder, cache) if late else embedder,
+                                                     cache, lambda done, total: report("embed", done, total))
+            else:
+                doc_embeddings, cached = engine.embed(texts, hashes, embedder, embedder_source, cache,
+                                                      lambda done, total: report("embed", done, total))
+        finally:
+            cache.close()
+        timings["embed"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
-    results = ResultCache(settings.cache_dir or default_cache_dir())
-    reused: dict[str, bool] = {}
-    documents, sentiment_info = _add_sentiment(documents, candidates, languages, doc_embeddings, embedder, settings,
-                                               feedback.info.path, results)
+        # Topics before sentiment: the topics stage leaves a core to the lexicon scores' child.
+        mark = time.perf_counter()
+        reused: dict[str, bool] = {}
+        topic_result, reused["topics"] = _topics_stage(texts, hashes, doc_embeddings, embedder, settings, codebook,
+                                                       seeds, engine, results, report)
+        timings["topics"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        documents, sentiment_info = add_sentiment(documents, candidates, languages, doc_embeddings, embedder,
+                                                   settings, feedback.info.path, results, plan, lexicon_job)
+    finally:
+        if lexicon_job is not None:
+            lexicon_job.close()
     reused["sentiment"] = sentiment_info.pop("reused", False)
     timings["sentiment"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    report("topics", 0, 4)
-    steps = iter(range(1, 5))
-    topic_settings = TopicSettings(seed=settings.seed, min_topic_size=settings.min_topic_size,
-                                   max_outlier_share=settings.max_outlier_share)
-
-    def on_stage(step: str) -> None:
-        report("topics", next(steps, 4), 4)
-
-    if codebook is not None:
-        topic_result = apply_codebook(codebook, texts, doc_embeddings, embedder.model_id, topic_settings)
-    elif seeds:
-        topic_result = fit_guided_topics(texts, doc_embeddings, seeds, embedder, topic_settings, on_stage)
-    elif engine is not None:
-        topic_result = engine.fit_topics(texts, hashes, doc_embeddings, topic_settings, settings.fit_sample_size,
-                                         on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
-    else:
-        sample_size = settings.fit_sample_size if settings.fit_sample_size is not None and len(texts) > \
-            settings.fit_sample_size else None
-
-        def fit() -> TopicResult:
-            if sample_size is None:
-                return fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
-            return fit_topics_sampled(texts, doc_embeddings, topic_settings, sample_size, hashes, on_stage=on_stage,
-                                      on_batch=lambda done, total: report("assign", done, total))
-
-        key = result_key("topics", hashes, {"embedding": cache_key(embedder), "topics": asdict(topic_settings),
-                                            "sample_size": sample_size})
-        topic_result, reused["topics"] = results.topics(key, fit)
-    timings["topics"] = time.perf_counter() - mark
-    report("topics", 4, 4)
 
     documents = _assign_topics(documents, candidates.index, topic_result)
     mark = time.perf_counter()
@@ -449,47 +440,38 @@ def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_res
     return documents
 
 
-def _add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages: list[str], doc_embeddings,
-                   embedder: Embedder, settings: AnalysisSettings, path,
-                   results: ResultCache) -> tuple[pd.DataFrame, dict]:
-    """Score the embedded texts, copy each score to the duplicates of its text, and describe the method for run.json.
+def _topics_stage(texts: list[str], hashes: list[str], doc_embeddings: np.ndarray, embedder: Embedder,
+                  settings: AnalysisSettings, codebook: Codebook | None, seeds, engine: RayEngine | None,
+                  results: ResultCache, report) -> tuple[TopicResult, bool]:
+    """Fit or apply the topics of :func:`run_analysis`; the second value says whether a stored fit was reused."""
+    report("topics", 0, 4)
+    steps = iter(range(1, 5))
+    topic_settings = TopicSettings(seed=settings.seed, min_topic_size=settings.min_topic_size,
+                                   max_outlier_share=settings.max_outlier_share)
 
-    ``no_content`` and ``rejected`` rows keep a NaN score and an empty label. Scores
-    without a label column are read from ``results`` when an earlier run stored them;
-    ``info["reused"]`` says whether they were.
-    """
-    texts = candidates[S.TEXT].tolist()
-    info: dict = {"method": settings.sentiment, "label_column": settings.sentiment_label_col}
-    if settings.sentiment_label_col:
-        try:
-            labels = label_values(candidates[settings.sentiment_label_col].tolist())
-            fitted = fit_on_labels(doc_embeddings, labels, random_state=settings.seed, texts=texts)
-        except ValueError as error:
-            raise InputDataError("sentiment.invalid_labels", column=settings.sentiment_label_col, path=path,
-                                 detail=str(error)) from error
-        scores = fitted.score(doc_embeddings, texts)
-        info.update(method="fitted-on-labels", labelled_rows=fitted.labelled_rows, folds=fitted.folds,
-                    cv_balanced_accuracy=round(fitted.cv_balanced_accuracy, 4),
-                    features="embeddings and character n-grams" if fitted.vectorizer else "embeddings")
-    elif texts:
-        # "auto" is "self-trained" here, because every scored text has an embedding.
-        method = "self-trained" if settings.sentiment == "auto" else settings.sentiment
-        key = result_key("sentiment", candidates[S.TEXT_HASH].tolist(),
-                         {"method": method, "seed": settings.seed, "embedding": cache_key(embedder)}, languages)
-        scores, info["reused"] = results.sentiment(key, lambda: score_sentiment(
-            texts, languages, method=method, doc_embeddings=doc_embeddings, embedder=embedder,
-            random_state=settings.seed))
-        info["method"] = method
+    def on_stage(step: str) -> None:
+        report("topics", next(steps, 4), 4)
+
+    reused = False
+    if codebook is not None:
+        topic_result = apply_codebook(codebook, texts, doc_embeddings, embedder.model_id, topic_settings)
+    elif seeds:
+        topic_result = fit_guided_topics(texts, doc_embeddings, seeds, embedder, topic_settings, on_stage)
+    elif engine is not None:
+        topic_result = engine.fit_topics(texts, hashes, doc_embeddings, topic_settings, settings.fit_sample_size,
+                                         on_stage=on_stage, on_batch=lambda done, total: report("assign", done, total))
     else:
-        scores = pd.DataFrame({S.SENTIMENT: [], S.SENTIMENT_LABEL: []})
+        sample_size = settings.fit_sample_size if settings.fit_sample_size is not None and len(texts) > \
+            settings.fit_sample_size else None
 
-    documents = documents.copy()
-    by_hash = dict(zip(candidates[S.TEXT_HASH], scores[S.SENTIMENT]))
-    label_by_hash = dict(zip(candidates[S.TEXT_HASH], scores[S.SENTIMENT_LABEL]))
-    scored = documents[S.STATUS].isin(["", "duplicate"])
-    documents[S.SENTIMENT] = documents[S.TEXT_HASH].map(by_hash).where(scored).astype(float)
-    documents[S.SENTIMENT_LABEL] = documents[S.TEXT_HASH].map(label_by_hash).where(scored).fillna("").astype(str)
-    counts = documents.loc[scored, S.SENTIMENT_LABEL].value_counts()
-    info["rows_by_label"] = {label: int(counts.get(label, 0)) for label in S.SENTIMENT_LABELS}
-    logger.info("sentiment (%s): %s", info["method"], info["rows_by_label"])
-    return documents, info
+        def fit() -> TopicResult:
+            if sample_size is None:
+                return fit_topics(texts, doc_embeddings, topic_settings, on_stage=on_stage)
+            return fit_topics_sampled(texts, doc_embeddings, topic_settings, sample_size, hashes, on_stage=on_stage,
+                                      on_batch=lambda done, total: report("assign", done, total))
+
+        key = result_key("topics", hashes, {"embedding": cache_key(embedder), "topics": asdict(topic_settings),
+                                            "sample_size": sample_size})
+        topic_result, reused = results.topics(key, fit)
+    report("topics", 4, 4)
+    return topic_result, reused

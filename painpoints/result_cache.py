@@ -142,6 +142,10 @@ class ResultCache:
             Path(temporary).unlink(missing_ok=True)
             raise
 
+    def has(self, stage: str, key: str) -> bool:
+        """Return whether a result of ``stage`` ("sentiment" or "topics") is stored under ``key``."""
+        return self._path(stage, key).is_file()
+
     def sentiment(self, key: str, compute: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, bool]:
         """Return the scores stored under ``key``, computing and storing them first if absent.
 

@@ -226,6 +226,19 @@ def _library_scores(texts: Sequence[str], languages: Sequence[str], method: str,
     return scores
 
 
+# Methods whose scores include lexicon_scores, so that computing those ahead helps.
+LEXICON_METHODS: Final = ("auto", "lexicon", "combined", "ensemble", "self-trained")
+
+
+def lexicon_scores(texts: Sequence[str], languages: Sequence[str], rules: bool = True) -> np.ndarray:
+    """Return the ``lexicon`` method's score of each text: snownlp for Chinese rows, VADER for English ones, else 0.
+
+    The sentiment stage can compute these ahead, in another process
+    (:mod:`painpoints.sentiment_stage`), and pass them to :func:`score_sentiment`.
+    """
+    return _library_scores([str(text) for text in texts], list(languages), "lexicon", rules)
+
+
 _PROTOTYPE_CACHE: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -310,6 +323,7 @@ def score_sentiment(
     embedder: Embedder | None = None,
     rules: bool = True,
     random_state: int = 0,
+    lexicon: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Score the sentiment of each text.
 
@@ -333,6 +347,9 @@ def score_sentiment(
         apply the hedge rule of ``ensemble`` and ``self-trained``.
     random_state : int
         Seed of the self-training folds.
+    lexicon : numpy.ndarray, shape (n_texts,), optional
+        :func:`lexicon_scores` of the same texts, languages and ``rules``, computed
+        ahead; the methods that use lexicon scores then skip computing them.
 
     Returns
     -------
@@ -365,6 +382,10 @@ def score_sentiment(
     if method in ("embedding-prototypes", "combined", "self-trained") and doc_embeddings is None:
         raise ValueError(f"sentiment method {method!r} needs doc_embeddings: embed the texts first")
 
+    if lexicon is not None and len(lexicon) != len(texts):
+        raise ValueError(f"got {len(texts)} texts but {len(lexicon)} lexicon scores: pass one score per text")
+    if method == "lexicon" and lexicon is not None:
+        return _to_frame(lexicon)
     if method in ("lexicon", "snownlp", "vader"):
         return _to_frame(_library_scores(texts, languages, method, rules))
     if method == "char-ngram":
@@ -372,7 +393,7 @@ def score_sentiment(
     zero_shot = None if doc_embeddings is None else prototype_scores(doc_embeddings, embedder)
     if method == "embedding-prototypes":
         return _to_frame(zero_shot)
-    lexical = _library_scores(texts, languages, "lexicon", rules)
+    lexical = _library_scores(texts, languages, "lexicon", rules) if lexicon is None else np.asarray(lexicon, float)
     if method == "combined":
         return _to_frame((lexical + zero_shot) / 2.0)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from painpoints import pipeline
+from painpoints import pipeline, sentiment_stage
 from painpoints import schema as S
 from painpoints.pipeline import run_analysis
 from painpoints.result_cache import RESULTS_FOLDER, ResultCache, result_key
@@ -18,21 +18,21 @@ def _comparable(result) -> pd.DataFrame:
     return result.documents[[S.ROW_NUMBER, S.TOPIC_ID, S.TOPIC_LABEL, S.SENTIMENT, S.SENTIMENT_LABEL]]
 
 
-def _count_calls(monkeypatch, name: str) -> list:
+def _count_calls(monkeypatch, name: str, module=pipeline) -> list:
     calls = []
-    original = getattr(pipeline, name)
+    original = getattr(module, name)
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, name, counting)
+    monkeypatch.setattr(module, name, counting)
     return calls
 
 
 def test_rerun_reuses_both_stages(themed_csv, settings, embedder, monkeypatch):
     fits = _count_calls(monkeypatch, "fit_topics")
-    scorings = _count_calls(monkeypatch, "score_sentiment")
+    scorings = _count_calls(monkeypatch, "score_sentiment", sentiment_stage)
     first = run_analysis(themed_csv, settings, embedder=embedder)
     second = run_analysis(themed_csv, settings, embedder=embedder)
 
