@@ -443,7 +443,7 @@ def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_res
 def _topics_stage(texts: list[str], hashes: list[str], doc_embeddings: np.ndarray, embedder: Embedder,
                   settings: AnalysisSettings, codebook: Codebook | None, seeds, engine: RayEngine | None,
                   results: ResultCache, report) -> tuple[TopicResult, bool]:
-    """Fit or apply the topics of :func:`run_analysis`; the second value says whether a stored fit was reused."""
+    """Fit or apply the topics of :func:`run_analysis`. The second value is True when a stored fit was reused."""
     report("topics", 0, 4)
     steps = iter(range(1, 5))
     topic_settings = TopicSettings(seed=settings.seed, min_topic_size=settings.min_topic_size,

@@ -38,7 +38,7 @@ LABEL_KEYWORDS: Final = 3
 UMAP_EXACT_BELOW: Final = 4096
 # Layout epochs from UMAP_EXACT_BELOW texts on. umap-learn uses 500 below 10,000 points
 # and 200 above. On 9,995 English and 9,999 Chinese texts, 200 epochs gave the same
-# NMI against the intents and the same agreement between seeds as 500, in 45 % of
+# NMI against the intents and the same agreement between seeds as 500, in about half
 # the fit time (docs/benchmarks.md).
 UMAP_EPOCHS_LARGE: Final = 200
 # Member texts tokenised per topic to rank label words by how many texts use them.
