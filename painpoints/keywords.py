@@ -34,6 +34,7 @@ CX_STOP_WORDS_ZH: Final = frozenset(
         "很", "太", "都", "也", "又", "就", "还", "再", "才", "说", "给", "让", "把", "被", "对", "和",
         "我", "你", "他", "她", "我们", "你们", "他们", "自己", "有", "是", "在", "个", "下", "上",
         "不", "没", "会", "要", "能", "去", "来", "到", "用", "买", "点", "次", "些", "人", "后",
+        "中", "到现在",
     }
 )
 CX_STOP_WORDS_EN: Final = frozenset(
@@ -48,6 +49,13 @@ CX_STOP_WORDS_EN: Final = frozenset(
 # One-character complaint words that spaCy's Chinese list counts as stop words.
 KEEP_WORDS_ZH: Final = frozenset({"快", "慢", "贵", "卡", "差", "坏", "烂", "凉", "少", "咸", "淡", "辣", "脏", "假", "破", "漏"})
 
+# Customer-service words that jieba's dictionary splits into fragments (原/路/退回,
+# 快递/员, 运费/险, 打/不通): added to jieba, so that a label shows the whole word.
+CX_WORDS_ZH: Final = (
+    "原路", "原路退回", "原路返回", "快递员", "外卖员", "配送员", "派送员", "送餐员", "运费险", "七天无理由",
+    "到账", "没到账", "未到账", "打不通", "发错货", "单号", "仅退款", "转人工", "代签收", "派送中", "配送中",
+    "运输中", "处理中", "审核中", "退款中", "换号", "无语", "登不上", "登不上去", "到现在", "没收到",
+)
 # jieba joins a degree adverb to the complaint word after it (太慢, 很卡, 超贵).
 # The adverb is dropped, so all spellings count as one keyword.
 DEGREE_ADVERBS_ZH: Final = frozenset("很太好真超挺最特巨贼蛮")
@@ -90,6 +98,8 @@ def _can_be_noun(word: str) -> bool:
 def _pipelines() -> tuple[spacy.language.Language, spacy.language.Language]:
     # jieba prints its dictionary loading to stderr at INFO level through its own handler.
     jieba.setLogLevel(logging.WARNING)
+    for word in CX_WORDS_ZH:
+        jieba.add_word(word)
     chinese = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     english = spacy.blank("en")
     for pipeline in (chinese, english):
@@ -118,7 +128,7 @@ class KeywordTokenizer:
     punctuation. Chinese text gives no bigrams.
 
     >>> KeywordTokenizer()("快递太慢了，客服电话打不通！")
-    ['快递', '慢', '客服', '电话', '不通']
+    ['快递', '慢', '客服', '电话', '打不通']
     >>> KeywordTokenizer()("Late deliveries again, the courier lost two parcels")
     ['late', 'delivery', 'late delivery', 'courier', 'lose', 'parcel']
     """

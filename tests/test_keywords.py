@@ -80,3 +80,14 @@ def test_delivery_topic_keywords_include_bigram():
 
 def test_extra_stop_words():
     assert "快递" not in KeywordTokenizer(["快递"])("快递太慢")
+
+
+@pytest.mark.parametrize(("text", "word", "fragments"), [
+    ("原路退回的说法已经听了好几遍", "原路退回", {"原", "路"}),
+    ("显示派送中一整天了，快递员一直没来", "快递员", {"员", "中"}),
+    ("运费险没赔，退款也没到账", "运费险", {"险", "账"}),
+])
+def test_customer_service_words_stay_whole(tokenizer, text, word, fragments):
+    tokens = tokenizer(text)
+    assert word in tokens
+    assert fragments.isdisjoint(tokens)
