@@ -8,7 +8,6 @@ language is read from the command line before the commands are built, so that
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import signal
@@ -33,16 +32,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
-from painpoints import schema as S
+from painpoints.cli_summary import print_summary
 from painpoints.errors import PainpointsError
-from painpoints.i18n import get_language, reason_text, set_language, tr
+from painpoints.i18n import set_language, tr
 from painpoints.settings import (
     DEFAULT_FIT_SAMPLE_SIZE,
     MAX_UPLOAD_MB,
-    MIN_TEXTS_FOR_TOPICS,
     AnalysisSettings,
     ColumnMapping,
     default_store_path,
@@ -50,9 +47,6 @@ from painpoints.settings import (
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "data" / "sample_feedback.csv"
 UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
-SUMMARY_ROWS = 10
-# Outcome notes printed under the table. run.json contains all of them.
-SUMMARY_NOTES = 8
 # Stages whose progress counts texts, so their bar shows texts per second.
 RATE_STAGES: Final = frozenset({"clean", "embed", "assign"})  # as painpoints.pipeline.TEXT_STAGES
 
@@ -97,7 +91,29 @@ def _fold_help_text() -> None:
     typer.rich_utils._make_rich_text = folding
 
 
+def _hide_flag_types() -> None:
+    """Show no value type after on/off switches such as ``--no-redact`` in the help screens.
+
+    typer 0.29.2 prints ``<bool>`` after every flag, although a flag takes no value. The
+    wrapper keeps typer's type column for all other options. When a typer release
+    drops ``TyperOption.display_type_rich``, the help shows typer's own column again.
+    """
+    from typer.core import TyperOption
+
+    show_type = getattr(TyperOption, "display_type_rich", None)
+    if show_type is None:
+        return
+
+    def without_flag_type(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        return show_type(self, ctx)
+
+    TyperOption.display_type_rich = without_flag_type
+
+
 _fold_help_text()
+_hide_flag_types()
 app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help=True)
 
 LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))
@@ -169,117 +185,6 @@ def _publish(staging: Path, out: Path) -> None:
         os.replace(path, out / path.name)
 
 
-def _format_ratio(value: float, low: float, high: float) -> str:
-    if any(map(lambda number: number is None or (isinstance(number, float) and math.isnan(number)), (value, low, high))):
-        return "–"
-    return f"{value:.2f} ({low:.2f}–{high:.2f})"
-
-
-def _print_rows(output: Console, result, out_dir: Path) -> None:
-    info = result.info
-    mapping = {key: value or "–" for key, value in info["column_mapping"].items()}
-    output.print(tr("cli.mapping", **mapping))
-    output.print(tr("cli.status_counts", total=info["rows"], **info["rows_by_status"]))
-
-    skipped = result.skipped_rows.drop_duplicates(S.ROW_NUMBER)
-    if len(skipped):
-        examples = ", ".join(tr("cli.skipped_row", row=row[S.ROW_NUMBER],
-                                reason=reason_text(str(row[S.REASON])))
-                             for _, row in skipped.head(SUMMARY_ROWS).iterrows())
-        if len(skipped) > SUMMARY_ROWS:
-            examples += ", …"
-        output.print(tr("cli.skipped_rows", count=len(skipped), file=out_dir / "rejected_rows.csv",
-                        examples=examples), style="yellow")
-
-
-def _print_sentiment(output: Console, info: dict) -> None:
-    sentiment = info.get("sentiment") or {}
-    if not sentiment:
-        return
-    output.print(tr("cli.sentiment_rows", method=sentiment["method"], **sentiment["rows_by_label"]))
-    if "cv_balanced_accuracy" in sentiment:
-        output.print(tr("cli.sentiment_fitted", column=sentiment["label_column"], rows=sentiment["labelled_rows"],
-                        accuracy=sentiment["cv_balanced_accuracy"], folds=sentiment["folds"]))
-    candidates = sentiment.get("label_column_candidates") or []
-    if candidates:
-        output.print(tr("cli.sentiment_label_hint", columns=", ".join(candidates), column=candidates[0]),
-                     style="yellow")
-
-
-def _print_topics(output: Console, info: dict) -> None:
-    topics = info["topics"]
-    if topics["note"]:
-        minimum = MIN_TEXTS_FOR_TOPICS if topics["note"] == "topics.too_few_texts" else topics["min_topic_size"]
-        output.print(tr(topics["note"], count=info["embedding"]["texts_embedded"], minimum=minimum), style="yellow")
-        return
-    output.print(tr("cli.topics_found", count=topics["count"],
-                    outliers=topics["outlier_share_after_reduction"],
-                    before=topics["outlier_share_before_reduction"]))
-    sample = topics.get("fitted_on_sample")
-    if sample:
-        output.print(tr("cli.topics_sampled", sample=sample["sample_size"], texts=info["embedding"]["texts_embedded"],
-                        seed=sample["seed"]))
-
-
-def _outcome_table(outcomes) -> Table:
-    """Build the top rows of the topic-vs-churn table, sorted by lift as the table is."""
-    table = Table(title=tr("cli.summary_title", customers=outcomes.n_customers, rate=outcomes.overall_rate))
-    for key in ("col_topic", "col_label", "col_customers", "col_churned", "col_rate", "col_lift", "col_or", "col_q"):
-        if key == "col_label":
-            table.add_column(tr(f"cli.{key}"), max_width=40, overflow="ellipsis", no_wrap=True)
-        else:
-            table.add_column(tr(f"cli.{key}"), no_wrap=True)
-
-    for _, row in outcomes.to_frame().head(SUMMARY_ROWS).iterrows():
-        flag = " *" if bool(row["small_group"]) else ""
-        table.add_row(
-            str(row[S.TOPIC_ID]),
-            str(row["label"]),
-            f"{int(row['customers'])}{flag}",
-            str(int(row["churned"])),
-            f"{row['churn_rate']:.1%}",
-            "–" if math.isnan(row["lift"]) else f"{row['lift']:.2f}",
-            _format_ratio(row["odds_ratio"], row["or_ci_low"], row["or_ci_high"]),
-            "–" if math.isnan(row["q_value"]) else f"{row['q_value']:.3g}",
-        )
-    return table
-
-
-def _print_outcome_notes(output: Console, info: dict, out_dir: Path) -> None:
-    """Print the first outcome notes of run.json in the interface language, dimmed."""
-    from painpoints.outcomes._messages import stored_message_text
-
-    notes = (info.get("outcomes") or {}).get("messages") or []
-    language = get_language()
-    for note in notes[:SUMMARY_NOTES]:
-        # Notes contain brackets, as in "topic(s) [5]", which Rich would read as markup.
-        output.print(f"  · {stored_message_text(note, language)}", style="dim", markup=False, highlight=False)
-    if len(notes) > SUMMARY_NOTES:
-        more = tr("cli.outcome_notes_more", count=len(notes) - SUMMARY_NOTES, file=out_dir / "run.json")
-        output.print(f"  {more}", style="dim", markup=False, highlight=False)
-
-
-def _print_summary(result, out_dir: Path, store: Path) -> None:
-    # Piped output defaults to 80 columns, which folds the table; 140 keeps one line per topic.
-    output = Console() if console.is_terminal else Console(width=140)
-    _print_rows(output, result, out_dir)
-    if result.info.get("reused_results"):
-        # reused_results is sorted: "sentiment", "topics" or both.
-        stages = tr("cli.reused_" + "_".join(result.info["reused_results"]))
-        output.print(tr("cli.reused_results", stages=stages), style="dim")
-    _print_topics(output, result.info)
-    _print_sentiment(output, result.info)
-
-    if result.outcomes is None:
-        output.print(tr("cli.no_outcome"), style="yellow")
-    else:
-        output.print(_outcome_table(result.outcomes))
-        if result.outcomes.to_frame().head(SUMMARY_ROWS)["small_group"].any():
-            output.print(tr("cli.small_group_note"))
-        _print_outcome_notes(output, result.info, out_dir)
-    output.print(tr("cli.outputs_written", folder=out_dir, run_id=result.run_id, store=store))
-
-
 def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out: Path, store: Path | None) -> None:
     from painpoints.pipeline import run_analysis
     from painpoints.report import write_outputs
@@ -310,7 +215,7 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-    _print_summary(result, out, store_path)
+    print_summary(result, out, store_path)
 
 
 @app.command(help=tr("cli.analyze_help"))

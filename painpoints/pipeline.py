@@ -167,6 +167,10 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
     """Build the content of run.json."""
     outcome_table = analysis.outcomes if analysis is not None else None
     counts = documents[S.STATUS].value_counts().reindex(list(S.STATUSES), fill_value=0)
+    # Count by reason code: "same_text_as_row_12" counts as "same_text_as_row", so the
+    # keys stay a small fixed set. documents.csv keeps the row number of each duplicate.
+    reason_codes = documents.loc[documents[S.REASON] != "", S.REASON].astype(str).str.replace(
+        r"^same_text_as_row_\d+$", "same_text_as_row", regex=True)
     info = {
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -178,8 +182,7 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
         "customers_column_mapping": vars(customers_mapping) if customers_mapping else None,
         "rows": int(len(documents)),
         "rows_by_status": {status: int(count) for status, count in counts.items()},
-        "rows_by_reason": {str(reason): int(count) for reason, count in
-                           documents.loc[documents[S.REASON] != "", S.REASON].value_counts().items()},
+        "rows_by_reason": {str(reason): int(count) for reason, count in reason_codes.value_counts().items()},
         "settings": settings.to_dict(),
         "seed": settings.seed,
         "embedding": {"backend": backend_name, "model_id": embedder.model_id, "dimension": embedder.dimension,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from painpoints import cli
+from painpoints import cli, cli_summary
+from painpoints import schema as S
 from painpoints.editing import MOVED_BY_USER
 from painpoints.i18n import load_catalogue, reason_text, tr
 
@@ -41,28 +43,109 @@ def test_every_reason_code_has_words(language):
     assert "42" in reason_text("same_text_as_row_42", language)
 
 
-def test_summary_prints_reasons_as_words(tmp_path):
-    export = tmp_path / "feedback.csv"
-    texts = [f"物流太慢了，第{number}次催快递还没到" for number in range(25)] + ["666", "好"]
-    pd.DataFrame({"反馈内容": texts}).to_csv(export, index=False)
-    result = CliRunner().invoke(cli.app, ["analyze", str(export), "--embedding", "hashing", "--out",
-                                          str(tmp_path / "out"), "--lang-ui", "en"])
+# 25 distinct complaints, then rows 26-29 without content, row 30 blank and row 31
+# repeating row 1. Row numbers count data rows from 1, as rejected_rows.csv does.
+SKIPPED_TEXTS = [f"物流太慢了，第{number}次催快递还没到" for number in range(25)] + [
+    "666", "好", "😀😀", "N/A", "", "物流太慢了，第0次催快递还没到"]
+SKIPPED_SUMMARY = {
+    "en": "Rows not used for topics (5): 4 with only emoji, punctuation or filler such as 好 or N/A "
+          "(rows 26, 27, 28, …); 1 with no text (row 30).",
+    "zh": "未用于话题分析的行（共 5 行）：4 行只有表情、标点或“好”、N/A 之类的填充（第 26、27、28 行等）；"
+          "1 行没有文本（第 30 行）。",
+}
+REUSED_PREFIX = {"en": "Reused from the cache", "zh": "沿用了之前运行的缓存结果"}
+REUSED_ALL = {
+    "en": "Reused from the cache of earlier runs: vectors of 25 of 25 texts, sentiment scores and topic model.",
+    "zh": "沿用了之前运行的缓存结果：25 条文本中 25 条的向量、情感得分和话题模型。",
+}
+REUSED_VECTORS = {
+    "en": "Reused from the cache of earlier runs: vectors of 25 of 25 texts.",
+    "zh": "沿用了之前运行的缓存结果：25 条文本中 25 条的向量。",
+}
+
+
+def _flat(text: str) -> str:
+    """Remove white space, so that a message matches however the console wrapped it."""
+    return re.sub(r"\s+", "", text)
+
+
+def _analyze(export, out, language, *options):
+    result = CliRunner().invoke(cli.app, ["analyze", str(export), "--embedding", "hashing", "--out", str(out),
+                                          "--lang-ui", language, *options])
     assert result.exit_code == 0, result.output
-    assert reason_text("no_content_text", "en") in result.output
-    assert "no_content_text" not in result.output
+    return result.output
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_rerun_names_reused_stages(tmp_path, language):
+def test_summary_groups_skipped_rows_by_reason(tmp_path, language):
+    export = tmp_path / "feedback.csv"
+    pd.DataFrame({"反馈内容": SKIPPED_TEXTS}).to_csv(export, index=False)
+    output = _analyze(export, tmp_path / "out", language)
+
+    assert _flat(SKIPPED_SUMMARY[language]) in _flat(output)
+    assert "no_content_text" not in output
+    assert "empty_text" not in output
+    assert "rejected_rows.csv" in output
+    listed = pd.read_csv(tmp_path / "out" / "rejected_rows.csv", keep_default_na=False)
+    assert listed[S.ROW_NUMBER].tolist() == [26, 27, 28, 29, 30]
+    assert listed[S.REASON].tolist() == ["no_content_text"] * 4 + ["empty_text"]
+
+
+def test_skipped_reasons_have_summary_words():
+    # rejected_rows.csv contains the reasons of rejected and no_content rows.
+    for code in ("extra_cells", "missing_customer_id", "unknown_outcome_value", "empty_text", "no_content_text"):
+        assert f"cli.skipped_reason.{code}" in load_catalogue(), code
+
+
+def test_summary_names_reason_without_words():
+    # A reason code with no catalogue entry still gets a group, under its code.
+    skipped = pd.DataFrame({S.ROW_NUMBER: [7, 3, 3], S.REASON: ["future_code", "future_code", "empty_text"]})
+    groups = cli_summary._skipped_groups(skipped)
+    assert groups == "2 for reason future_code (rows 3, 7); 1 with no text (row 3)"
+
+
+def test_run_json_counts_reason_codes(tmp_path):
+    export = tmp_path / "feedback.csv"
+    pd.DataFrame({"反馈内容": SKIPPED_TEXTS + SKIPPED_TEXTS[:3]}).to_csv(export, index=False)
+    _analyze(export, tmp_path / "out", "en")
+
+    counts = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["rows_by_reason"]
+    assert counts["same_text_as_row"] == 4
+    assert counts["no_content_text"] == 4
+    assert counts["empty_text"] == 1
+    assert set(counts) <= {*REASON_CODES, "same_text_as_row"}
+    # documents.csv keeps the row each duplicate repeats.
+    documents = pd.read_csv(tmp_path / "out" / "documents.csv", keep_default_na=False)
+    duplicates = documents.loc[documents[S.STATUS] == "duplicate"].set_index(S.ROW_NUMBER)[S.REASON]
+    assert duplicates.to_dict() == {31: "same_text_as_row_1", 32: "same_text_as_row_1",
+                                    33: "same_text_as_row_2", 34: "same_text_as_row_3"}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_rerun_names_cached_vectors_and_stages(tmp_path, language):
     export = tmp_path / "feedback.csv"
     texts = [f"物流太慢了，第{number}次催快递还没到" for number in range(25)]
     pd.DataFrame({"反馈内容": texts}).to_csv(export, index=False)
-    command = ["analyze", str(export), "--embedding", "hashing", "--out", str(tmp_path / "out"), "--lang-ui", language]
-    first = CliRunner().invoke(cli.app, command)
-    second = CliRunner().invoke(cli.app, command)
-    assert first.exit_code == 0, first.output
-    assert second.exit_code == 0, second.output
-    notice = tr("cli.reused_results", language, stages=tr("cli.reused_sentiment_topics", language))
-    flat = re.sub(r"\s+", "", second.output)
-    assert re.sub(r"\s+", "", notice) in flat
-    assert re.sub(r"\s+", "", tr("cli.reused_topics", language)) not in re.sub(r"\s+", "", first.output)
+    first = _analyze(export, tmp_path / "out", language)
+    second = _analyze(export, tmp_path / "out", language)
+    reseeded = _analyze(export, tmp_path / "out", language, "--seed", "7")
+
+    assert _flat(REUSED_PREFIX[language]) not in _flat(first)
+    assert _flat(REUSED_ALL[language]) in _flat(second)
+    # A new seed fits new topics, but the texts' vectors still come from the cache.
+    assert _flat(REUSED_VECTORS[language]) in _flat(reseeded)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_help_shows_no_type_after_flags(language):
+    env = {**os.environ, "COLUMNS": "120", "PAINPOINTS_LANG": language}
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "--help"],
+                            capture_output=True, text=True, env=env, check=True)
+    flags = [line for line in result.stdout.splitlines() if re.search(r"--(no-redact|t2s|verbose|help)\b", line)]
+    assert len(flags) == 4, result.stdout
+    assert "<bool>" not in result.stdout
+    for line in flags:
+        assert "<" not in line, line
+    # Options that take a value keep their type.
+    assert re.search(r"--out\s+<path>", result.stdout)
+    assert tr("cli.opt_t2s", language)[:10] in result.stdout

@@ -223,8 +223,7 @@ def test_xlsx_blank_and_number_texts(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     output = " ".join(result.output.split())
-    assert "2 rows were not used for topics" in output
-    assert "row 4 has no text, row 7 has no text" in output
+    assert "Rows not used for topics (2): 2 with no text (rows 4, 7)." in output
     documents = pd.read_csv(tmp_path / "out" / "documents.csv", dtype=str, keep_default_na=False,
                             encoding="utf-8-sig")
     assert len(documents) == 30

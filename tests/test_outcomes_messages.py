@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from painpoints import cli
+from painpoints import cli, cli_summary
 from painpoints.i18n import load_catalogue, set_language
 from painpoints.outcomes import OutcomeMessage
 from painpoints.outcomes._messages import KEY_PREFIX, stored_message_text
@@ -173,7 +173,7 @@ def test_run_json_stores_keyed_notes(themed_csv, settings, embedder, tmp_path):
 def _printed_notes(notes: list, language: str, tmp_path: Path) -> list[str]:
     set_language(language)
     output = Console(record=True, width=300)
-    cli._print_outcome_notes(output, {"outcomes": {"messages": notes}}, tmp_path)
+    cli_summary._print_outcome_notes(output, {"outcomes": {"messages": notes}}, tmp_path)
     return output.export_text().splitlines()
 
 
@@ -195,7 +195,7 @@ def test_cli_notes_truncated_after_limit(tmp_path):
     notes = [OutcomeMessage.of("survival_no_churn", topic=topic).to_dict() for topic in range(11)]
     lines = _printed_notes(notes, "zh", tmp_path)
 
-    assert len(lines) == cli.SUMMARY_NOTES + 1
+    assert len(lines) == cli_summary.SUMMARY_NOTES + 1
     assert lines[0] == "  · 生存分析：没有客户流失，因此话题 0 的结果留空"
     assert lines[-1] == f"  …… 另有 3 条说明，见 {tmp_path / 'run.json'}"
 
