@@ -306,11 +306,7 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
         raise SettingsError("settings.codebook_model", codebook_model=codebook.model_id, model=embedder.model_id)
     results = ResultCache(settings.cache_dir or default_cache_dir())
     plan = sentiment_plan(settings, candidates, languages, embedder)
-    # The lexicon scores need only the texts: a child process computes them while the
-    # embed and topics stages run, unless an earlier run's scores will be reused.
-    lexicon_job = start_lexicon_scores(texts, languages) if (
-        engine is None and plan is not None and plan[0] in LEXICON_METHODS
-        and not results.has("sentiment", plan[1])) else None
+    lexicon_job = None
     cache = EmbeddingCache(settings.cache_dir or default_cache_dir())
     # A backend with encode_with_clauses caches the late-chunked clause vectors of the
     # memberships stage in the same forward pass as the text vectors.
@@ -328,7 +324,10 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
             cache.close()
         timings["embed"] = time.perf_counter() - mark
 
-        # Topics before sentiment: the topics stage leaves a core to the lexicon scores' child.
+        # The lexicon scores need only the texts: a child process computes them while the
+        # topics stage, mostly single-threaded, runs, unless an earlier run's scores will be reused.
+        if engine is None and plan is not None and plan[0] in LEXICON_METHODS and not results.has("sentiment", plan[1]):
+            lexicon_job = start_lexicon_scores(texts, languages)
         mark = time.perf_counter()
         reused: dict[str, bool] = {}
         topic_result, reused["topics"] = _topics_stage(texts, hashes, doc_embeddings, embedder, settings, codebook,

@@ -6,12 +6,13 @@ by a re-run of the same export.
 
 snownlp's segmenter and VADER run in pure Python on one thread: on 10,000 Chinese
 reviews the lexicon scores of :mod:`painpoints.sentiment` take about 10 s. They need
-only the texts, not their vectors, so the pipeline starts them in a child process
-before the embed stage (:func:`start_lexicon_scores`) and runs the topics stage
-before this one. The child runs at the lowest priority (``nice`` 19): it takes the
-core that the topics stage, mostly single-threaded, leaves idle, and yields the
-cores to the embedding threads. :func:`add_sentiment` then reads the finished scores
-with :meth:`LexiconScoresJob.result`.
+only the texts, not their vectors. So when the embed stage ends, the pipeline starts
+them in a child process (:func:`start_lexicon_scores`) and runs the topics stage
+before this one. The topics stage is mostly single-threaded (UMAP with a fixed seed,
+the keyword tokeniser), so the child gets the other core. It runs at the lowest
+priority (``nice`` 19), so the parent keeps a core whenever it needs both.
+:func:`add_sentiment` then reads the finished scores with
+:meth:`LexiconScoresJob.result`.
 
 They are the same numbers the stage would compute itself
 (``tests/test_sentiment_stage.py``). When the child fails, :meth:`LexiconScoresJob.result`
@@ -24,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from typing import Final
 
@@ -42,7 +44,7 @@ logger = logging.getLogger(__name__)
 # Below this many texts the lexicon scores take about a second or less (10 s for
 # 10,000 Chinese reviews), so the pipeline computes them in its own process.
 MIN_TEXTS: Final = 1000
-# Added to the child's niceness, so that the embedding threads keep the cores.
+# Added to the child's niceness, so that the parent's threads keep the cores they need.
 CHILD_NICENESS: Final = 19
 
 
@@ -50,6 +52,10 @@ def _score_in_child(sender, texts: Sequence[str], languages: Sequence[str], rule
     """Child process: compute the lexicon scores and send them, or the error's text, to the parent."""
     # Ctrl-C reaches the whole process group; the parent stops this child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # The parent reports failures; nothing from this process reaches the user's terminal.
+    sys.stderr = open(os.devnull, "w", encoding="utf-8")
     try:
         os.nice(CHILD_NICENESS)
     except OSError:
@@ -57,9 +63,13 @@ def _score_in_child(sender, texts: Sequence[str], languages: Sequence[str], rule
     try:
         from painpoints.sentiment import lexicon_scores
 
-        sender.send(("scores", lexicon_scores(texts, languages, rules)))
+        message = ("scores", lexicon_scores(texts, languages, rules))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which falls back
-        sender.send(("error", f"{type(error).__name__}: {error}"))
+        message = ("error", f"{type(error).__name__}: {error}")
+    try:
+        sender.send(message)
+    except OSError:
+        pass  # The parent stopped waiting: it closed its end of the pipe.
     finally:
         sender.close()
 
@@ -79,8 +89,21 @@ class LexiconScoresJob:
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_score_in_child, args=(sender, list(texts), list(languages), rules),
                                         daemon=True, name="painpoints-lexicon-scores")
-        self._process.start()
-        sender.close()
+        # Ctrl-C waits while the child starts, so that the child never sees it before
+        # ignoring it and this object always exists to stop the child.
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            sender.close()
+            if blocked:
+                try:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                except BaseException:
+                    self.close()
+                    raise
 
     def result(self) -> np.ndarray | None:
         """Wait for the scores and return them, or None when the child failed (the reason is logged)."""
@@ -104,7 +127,10 @@ class LexiconScoresJob:
 
 
 def start_lexicon_scores(texts: Sequence[str], languages: Sequence[str], rules: bool = True) -> LexiconScoresJob | None:
-    """Start :class:`LexiconScoresJob` for at least ``MIN_TEXTS`` texts; return None for fewer, or when no child starts."""
+    """Start :class:`LexiconScoresJob` for at least ``MIN_TEXTS`` texts.
+
+    Returns None for fewer texts, or when no child process can start.
+    """
     if len(texts) < MIN_TEXTS:
         return None
     try:
