@@ -112,8 +112,43 @@ def _hide_flag_types() -> None:
     TyperOption.display_type_rich = without_flag_type
 
 
+# typer's own words in the help and error screens, by the name rich_utils gives them.
+TYPER_WORDS: Final = {
+    "ARGUMENTS_PANEL_TITLE": "cli.help_arguments", "OPTIONS_PANEL_TITLE": "cli.help_options",
+    "COMMANDS_PANEL_TITLE": "cli.help_commands", "REQUIRED_LONG_STRING": "cli.help_required",
+    "DEFAULT_STRING": "cli.help_default", "ERRORS_PANEL_TITLE": "cli.help_error", "ABORTED_TEXT": "cli.help_aborted",
+}
+
+
+def _localise_typer_words() -> None:
+    """Show typer's panel titles, markers and the ``--help`` line in the interface language.
+
+    typer 0.29.2 keeps them in module constants of ``typer.rich_utils``, read when a
+    screen is drawn, and builds ``--help`` in ``Command.get_help_option``. Names a
+    later release drops are skipped, and typer's English shows there.
+    """
+    from typer import rich_utils
+    from typer._click.core import Command
+
+    for name, key in TYPER_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, tr(key))
+    help_option = getattr(Command, "get_help_option", None)
+    if help_option is None:
+        return
+
+    def localised_help_option(self, ctx):
+        option = help_option(self, ctx)
+        if option is not None:
+            option.help = tr("cli.opt_help")
+        return option
+
+    Command.get_help_option = localised_help_option
+
+
 _fold_help_text()
 _hide_flag_types()
+_localise_typer_words()
 app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help=True)
 
 LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))

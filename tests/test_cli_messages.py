@@ -149,3 +149,16 @@ def test_help_shows_no_type_after_flags(language):
     # Options that take a value keep their type.
     assert re.search(r"--out\s+<path>", result.stdout)
     assert tr("cli.opt_t2s", language)[:10] in result.stdout
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_help_words_follow_interface_language(language):
+    env = {**os.environ, "COLUMNS": "120", "PAINPOINTS_LANG": language}
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "--help"],
+                            capture_output=True, text=True, env=env, check=True)
+    for key in ("cli.help_arguments", "cli.help_options", "cli.help_required", "cli.opt_help"):
+        assert tr(key, language) in result.stdout, key
+    assert tr("cli.help_default", language).format("month") in result.stdout
+    if language == "zh":
+        for english in ("Arguments", "Options", "[required]", "[default:", "Show this message"):
+            assert english not in result.stdout, english
