@@ -242,7 +242,7 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
                 _publish(staging, out)
             report("save", 1, 1)
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{error.message()}")
         raise typer.Exit(code=2) from error
     except KeyboardInterrupt:
         console.print(tr("cli.interrupted"))
@@ -320,7 +320,7 @@ def analyze(
             sentiment_label_col=sentiment_label_col,
         )
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}:[/] {error.message()}")
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{error.message()}")
         raise typer.Exit(code=2) from error
     _run(feedback, settings, customers, out or Path("painpoints-output") / feedback.stem, store)
 

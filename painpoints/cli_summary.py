@@ -98,7 +98,10 @@ def _print_sentiment(output: Console, info: dict) -> None:
     sentiment = info.get("sentiment") or {}
     if not sentiment:
         return
-    output.print(tr("cli.sentiment_rows", method=sentiment["method"], **sentiment["rows_by_label"]))
+    key = f"cli.sentiment_method.{sentiment['method']}"
+    # Methods without a catalogue name (snownlp, vader, char-ngram …) keep their option value.
+    method = tr(key) if key in load_catalogue() else sentiment["method"]
+    output.print(tr("cli.sentiment_rows", method=method, **sentiment["rows_by_label"]))
     if "cv_balanced_accuracy" in sentiment:
         output.print(tr("cli.sentiment_fitted", column=sentiment["label_column"], rows=sentiment["labelled_rows"],
                         accuracy=sentiment["cv_balanced_accuracy"], folds=sentiment["folds"]))

@@ -220,6 +220,9 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
     if not records:
         return pd.DataFrame(), delimiter, header_line, ()
 
+    # NOTE: an unclosed quote makes the csv module read the following lines into one
+    # field up to the next quote. Those lines are lost without a message; only the
+    # record that ends there may show extra cells.
     header, body = records[0], records[1:]
     width = len(header)
     extra: list[tuple[int, str]] = []
