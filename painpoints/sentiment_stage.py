@@ -80,17 +80,16 @@ def _score_in_child(sender, inputs: str, rules: bool) -> None:
 class LexiconScoresJob:
     """A child process computing ``painpoints.sentiment.lexicon_scores(texts, languages, rules)``.
 
-    The child is spawned, a new interpreter on every platform: forking would copy a
-    parent that holds the vectors and the embedding threads, and a forked child's
-    resident size counts the pages it shares with the parent. Importing the lexicon
-    modules takes the child about 0.6 s. The texts reach it in a temporary file, so
-    that starting the child never waits for the child to read them. Call
-    :meth:`close` when the scores are no longer needed: it stops a child that is
-    still running and removes the file.
+    The child is forked where the platform allows it. A spawned child would first
+    run the parent's main script again, and inside Streamlit that is the viewer page.
+    The texts reach the child in a temporary file, so that starting it never waits
+    for it to read them. Call :meth:`close` when the scores are no longer needed: it
+    stops a child that is still running and removes the file.
     """
 
     def __init__(self, texts: Sequence[str], languages: Sequence[str], rules: bool = True) -> None:
-        context = multiprocessing.get_context("spawn")
+        # NOTE: where only spawning exists (Windows), the child re-runs the main script.
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         self.size = len(texts)
         handle, self._inputs = tempfile.mkstemp(prefix="painpoints-lexicon-", suffix=".pickle")
         with os.fdopen(handle, "wb") as stream:
