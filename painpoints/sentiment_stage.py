@@ -21,14 +21,11 @@ returns None and the stage computes them in its own process.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Final
 
@@ -51,8 +48,8 @@ MIN_TEXTS: Final = 1000
 CHILD_NICENESS: Final = 19
 
 
-def _score_in_child(sender, inputs: str, rules: bool) -> None:
-    """Child process: score the texts pickled in the file ``inputs`` and send the scores, or the error's text."""
+def _score_in_child(sender, texts: Sequence[str], languages: Sequence[str], rules: bool) -> None:
+    """Score ``texts`` in the child process and send the scores, or the error's text, to the parent."""
     # Ctrl-C reaches the whole process group; the parent stops this child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent reports failures; nothing from this process reaches the user's terminal.
@@ -64,8 +61,6 @@ def _score_in_child(sender, inputs: str, rules: bool) -> None:
     try:
         from painpoints.sentiment import lexicon_scores
 
-        with open(inputs, "rb") as stream:
-            texts, languages = pickle.load(stream)
         message = ("scores", lexicon_scores(texts, languages, rules))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which falls back
         message = ("error", f"{type(error).__name__}: {error}")
@@ -80,22 +75,19 @@ def _score_in_child(sender, inputs: str, rules: bool) -> None:
 class LexiconScoresJob:
     """A child process computing ``painpoints.sentiment.lexicon_scores(texts, languages, rules)``.
 
-    The child is forked where the platform allows it. A spawned child would first
-    run the parent's main script again, and inside Streamlit that is the viewer page.
-    The texts reach the child in a temporary file, so that starting it never waits
-    for it to read them. Call :meth:`close` when the scores are no longer needed: it
-    stops a child that is still running and removes the file.
+    The child is forked where the platform allows it, so it inherits the texts
+    without copying them through a pipe. A spawned child would first run the parent's
+    main script again, and inside Streamlit that is the viewer page. Call
+    :meth:`close` when the scores are no longer needed: it stops a child that is
+    still running.
     """
 
     def __init__(self, texts: Sequence[str], languages: Sequence[str], rules: bool = True) -> None:
         # NOTE: where only spawning exists (Windows), the child re-runs the main script.
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         self.size = len(texts)
-        handle, self._inputs = tempfile.mkstemp(prefix="painpoints-lexicon-", suffix=".pickle")
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(([str(text) for text in texts], list(languages)), stream, protocol=pickle.HIGHEST_PROTOCOL)
         self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_score_in_child, args=(sender, self._inputs, rules),
+        self._process = context.Process(target=_score_in_child, args=(sender, list(texts), list(languages), rules),
                                         daemon=True, name="painpoints-lexicon-scores")
         try:
             self._process.start()
@@ -119,14 +111,12 @@ class LexiconScoresJob:
         return None
 
     def close(self) -> None:
-        """Stop the child if it still runs, release the pipe and remove the texts' file."""
+        """Stop the child if it still runs, and release the pipe."""
         if self._process.pid is not None:
             if self._process.is_alive():
                 self._process.terminate()
             self._process.join(timeout=5)
         self._receiver.close()
-        with contextlib.suppress(OSError):
-            os.remove(self._inputs)
 
 
 def start_lexicon_scores(texts: Sequence[str], languages: Sequence[str], rules: bool = True) -> LexiconScoresJob | None:
@@ -161,9 +151,9 @@ def add_sentiment(documents: pd.DataFrame, candidates: pd.DataFrame, languages: 
     """Score the embedded texts, copy each score to the duplicates of its text, and describe the method for run.json.
 
     ``no_content`` and ``rejected`` rows keep a NaN score and an empty label. Scores
-    without a label column are read from ``results`` when an earlier run stored them;
-    ``info["reused"]`` says whether they were. ``plan`` is :func:`sentiment_plan`'s
-    answer; ``lexicon_job`` holds lexicon scores computed ahead, or is None.
+    without a label column are read from ``results`` when an earlier run stored them,
+    and ``info["reused"]`` is then True. ``plan`` is the return value of
+    :func:`sentiment_plan`. ``lexicon_job`` computes the lexicon scores ahead, or is None.
     """
     texts = candidates[S.TEXT].tolist()
     info: dict = {"method": settings.sentiment, "label_column": settings.sentiment_label_col}
