@@ -245,8 +245,8 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
         console.print(f"[bold red]{tr('cli.error_prefix')}[/]{error.message()}")
         raise typer.Exit(code=2) from error
     except KeyboardInterrupt:
-        # Objects that Ctrl-C left half built (numba's compiler, mid-compilation) may fail in
-        # their destructors while the process ends; that is no news to the user.
+        # Objects that Ctrl-C left half built, such as numba's compiler mid-compilation, may
+        # fail in their destructors as the process ends. Those errors are not printed.
         sys.unraisablehook = lambda unraisable: None
         console.print(tr("cli.interrupted"))
         raise typer.Exit(code=130)

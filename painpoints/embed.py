@@ -133,7 +133,7 @@ class SentenceTransformerEmbedder:
     """
 
     # Memberships thresholds for late-chunked clause vectors (painpoints.clause_vectors).
-    # NOTE: measured with all-MiniLM-L6-v2 only; other local models use them too.
+    # NOTE: measured with all-MiniLM-L6-v2 only. Other local models use them too.
     late_thresholds: tuple[float, float] = (0.4, 0.03)
 
     def __init__(self, folder: Path, model_id: str) -> None:
@@ -212,7 +212,7 @@ class SentenceTransformerEmbedder:
         alone: list[tuple[int, int, str]] = []
         for row, (text, clauses, output, spans) in enumerate(zip(texts, clauses_per_text, outputs, offsets)):
             vectors[row] = output["sentence_embedding"].float().numpy()
-            # Token states come padded to the longest text of the batch; padding follows the text's tokens.
+            # Token states are padded to the longest text of the batch, after the text's own tokens.
             states = output["token_embeddings"].float().numpy()
             aligned = self.model.tokenizer.padding_side == "right" and len(spans) <= len(states)
             block = np.zeros((len(clauses), self.dimension), dtype=np.float32)

@@ -37,7 +37,7 @@ def test_score_sentiment_with_lexicon_ahead_is_unchanged(method, embedder):
     np.testing.assert_array_equal(ahead[S.SENTIMENT].to_numpy(), plain[S.SENTIMENT].to_numpy())
 
 
-def test_lexicon_of_another_length_is_refused():
+def test_lexicon_length_mismatch_raises():
     with pytest.raises(ValueError, match="7 texts but 2 lexicon scores"):
         score_sentiment(TEXTS, LANGUAGES, method="lexicon", lexicon=np.zeros(2))
 
@@ -70,7 +70,7 @@ def feedback_csv(tmp_path, themed_frame):
     return path
 
 
-def test_pipeline_scores_equal_with_and_without_the_child(monkeypatch, feedback_csv, settings, embedder, tmp_path):
+def test_pipeline_scores_same_with_child(monkeypatch, feedback_csv, settings, embedder, tmp_path):
     results = {}
     original = LexiconScoresJob.result
     for label, min_texts in (("in process", 10 ** 9), ("child", 1)):
