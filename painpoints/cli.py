@@ -213,6 +213,31 @@ def _sigint_deferred() -> Iterator[None]:
         logging.getLogger(__name__).info("Ctrl+C came while the run was being saved; the run is complete")
 
 
+@contextmanager
+def _sigint_not_swallowed(interrupted: threading.Event) -> Iterator[None]:
+    """Let Ctrl+C set ``interrupted`` and raise KeyboardInterrupt, and hide destructor errors from then on.
+
+    An interrupt that lands in a destructor, such as that of numba's compiler in the
+    middle of a compilation, is swallowed there and the run would go on. The caller
+    raises it again at the next progress report. Only the main thread can set signal
+    handlers; elsewhere the block runs with the handler it has.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum, frame):
+        interrupted.set()
+        sys.unraisablehook = lambda unraisable: None
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _publish(staging: Path, out: Path) -> None:
     """Move the files written in ``staging`` into ``out``, replacing files of the same name."""
     out.mkdir(parents=True, exist_ok=True)
@@ -226,10 +251,17 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
     from painpoints.store import save_run
 
     store_path = store or default_store_path()
-    progress, report = _progress_bar()
+    progress, show = _progress_bar()
+    interrupted = threading.Event()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        show(stage, done, total)
+
     staging: Path | None = None
     try:
-        with progress:
+        with progress, _sigint_not_swallowed(interrupted):
             result = run_analysis(feedback, settings, customers_path=customers, progress=report)
             report("save", 0, 1)
             # Files go to a hidden sibling folder first, so an interrupted or failed run

@@ -123,3 +123,24 @@ def test_sigint_deferred_while_saving():
         received.append("still running")
     assert received == ["still running"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupt_in_destructor_is_kept(monkeypatch, capsys):
+    # The handler replaces sys.unraisablehook; monkeypatch puts the original back.
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    interrupted = threading.Event()
+
+    class Swallower:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+
+    before = signal.getsignal(signal.SIGINT)
+    with cli._sigint_not_swallowed(interrupted):
+        # The KeyboardInterrupt raised inside __del__ is swallowed there, as in numba's compiler.
+        Swallower()
+        swallowed = interrupted.is_set()
+
+    assert swallowed
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is before
