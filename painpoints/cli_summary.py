@@ -38,11 +38,25 @@ def _print_rows(output: Console, result, out_dir: Path) -> None:
     mapping = {key: value or "–" for key, value in info["column_mapping"].items()}
     output.print(tr("cli.mapping", **mapping))
     output.print(tr("cli.status_counts", total=info["rows"], **info["rows_by_status"]))
+    repaired = info["input"].get("repaired_quote_rows") or []
+    if repaired:
+        output.print(tr("cli.repaired_quotes", rows=_row_numbers(repaired)), style="yellow")
 
     skipped = result.skipped_rows
     if len(skipped):
         output.print(tr("cli.skipped_rows", count=skipped[S.ROW_NUMBER].nunique(), groups=_skipped_groups(skipped),
                         file=out_dir / "rejected_rows.csv"), style="yellow")
+
+
+def _row_numbers(rows: list[int]) -> str:
+    """Name the first ``SUMMARY_ROWS_PER_REASON`` of sorted row numbers: "row 3", "rows 3, 5, …"."""
+    item_separator, _ = LIST_SEPARATORS[get_language()]
+    first_rows = item_separator.join(str(row) for row in rows[:SUMMARY_ROWS_PER_REASON])
+    if len(rows) == 1:
+        return tr("cli.skipped_row_number", rows=first_rows)
+    if len(rows) <= SUMMARY_ROWS_PER_REASON:
+        return tr("cli.skipped_row_numbers", rows=first_rows)
+    return tr("cli.skipped_row_numbers_more", rows=first_rows)
 
 
 def _skipped_groups(skipped) -> str:
@@ -51,7 +65,7 @@ def _skipped_groups(skipped) -> str:
     The most frequent reason comes first. A rejected row with two problems counts under
     both reasons, so the counts can add up to more than the number of rows.
     """
-    item_separator, group_separator = LIST_SEPARATORS[get_language()]
+    _, group_separator = LIST_SEPARATORS[get_language()]
     pairs = skipped[[S.REASON, S.ROW_NUMBER]].drop_duplicates()
     rows_by_reason = [(str(reason), sorted(int(row) for row in rows))
                       for reason, rows in pairs.groupby(S.REASON, sort=False)[S.ROW_NUMBER]]
@@ -59,13 +73,7 @@ def _skipped_groups(skipped) -> str:
 
     groups = []
     for reason, rows in rows_by_reason:
-        first_rows = item_separator.join(str(row) for row in rows[:SUMMARY_ROWS_PER_REASON])
-        if len(rows) == 1:
-            numbers = tr("cli.skipped_row_number", rows=first_rows)
-        elif len(rows) <= SUMMARY_ROWS_PER_REASON:
-            numbers = tr("cli.skipped_row_numbers", rows=first_rows)
-        else:
-            numbers = tr("cli.skipped_row_numbers_more", rows=first_rows)
+        numbers = _row_numbers(rows)
         key = f"cli.skipped_reason.{reason}"
         if key in load_catalogue():
             groups.append(tr(key, count=len(rows), rows=numbers))

@@ -10,6 +10,9 @@ outcome or its cells cannot be trusted:
 ``extra_cells``
     A CSV record with more filled cells than the header (an unquoted delimiter in a
     text shifts every cell after it).
+``unclosed_quote``
+    A CSV record whose quote opening a cell is never closed, so the lines after it
+    were read into that cell (see :class:`~painpoints.readers.TableInfo`).
 ``missing_customer_id``
     The file has a customer id column and the row's cell is blank, so the row cannot
     be joined to its customer.
@@ -151,7 +154,12 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
         for row_number, cells in info.extra_cells:
             extra.iloc[row_number - 1] = cells
         rejections.append(_reject(documents, extra.ne(""), "", extra, "extra_cells"))
-    # The cells of a row with extra cells are shifted, so its outcome cell is not parsed.
+    if info.unclosed_quotes:
+        drawn = pd.Series("", index=documents.index)
+        for row_number, lines in info.unclosed_quotes:
+            drawn.iloc[row_number - 1] = lines
+        rejections.append(_reject(documents, drawn.ne(""), "", drawn, "unclosed_quote"))
+    # The cells of these rows are shifted, so their outcome cells are not parsed.
     shifted = documents[S.STATUS].eq("rejected").to_numpy()
 
     if mapping.ticket_id:

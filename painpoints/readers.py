@@ -65,6 +65,13 @@ class TableInfo:
     extra_cells : tuple of (int, str)
         Data rows (1-based) of a CSV with more non-blank cells than the header, each
         with its extra cells joined by the delimiter. The frame keeps the first cells.
+    repaired_quotes : tuple of int
+        Data rows of a CSV whose quote opening a cell is never closed. The quote was
+        read as a character, so the lines after it stay rows of their own.
+    unclosed_quotes : tuple of (int, str)
+        Data rows of a CSV into which such a quote drew the lines after it, where
+        reading the quote as a character did not give rows as wide as the header;
+        each with its lines as read (shortened).
     """
 
     path: str
@@ -75,6 +82,8 @@ class TableInfo:
     rows: int = 0
     header_line: int = 1
     extra_cells: tuple[tuple[int, str], ...] = ()
+    repaired_quotes: tuple[int, ...] = ()
+    unclosed_quotes: tuple[tuple[int, str], ...] = ()
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
@@ -198,7 +207,67 @@ def _choose_delimiter(text: str, suffix: str) -> str:
     return best
 
 
-def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tuple[int, str], ...]]:
+class _Lines:
+    """The physical lines of a text, fed one at a time to a csv reader that can be sent back."""
+
+    def __init__(self, text: str) -> None:
+        # newline="" splits at \n, \r and \r\n and keeps the endings, as csv expects.
+        self.lines = io.StringIO(text, newline="").readlines()
+        self.position = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self.lines):
+            raise StopIteration
+        self.position += 1
+        return self.lines[self.position - 1]
+
+
+def _breaks_quoting(span: list[str], delimiter: str) -> bool:
+    """Whether these lines break strict CSV quoting (a quote left open, text after a closing quote)."""
+    try:
+        for _ in csv.reader(span, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return True
+    return False
+
+
+def _stray_quote_cells(record: list[str], span: list[str], width: int, delimiter: str) -> list[str] | None:
+    """Return a record's first line read with its opening quote as a character, or ``None``.
+
+    A quote that opens a cell and is never closed makes the csv module read the lines
+    after it into that cell, up to the next quote anywhere in the file. ``record`` is
+    taken to be such a case, and its first line is returned as cells, when its lines
+    ``span`` break strict quoting and reading the quote as a character gives the first
+    line at least ``width`` cells (a delimiter in the text after the quote adds
+    cells) and each line between the first and the last exactly ``width``. The last
+    line is left out: the quote that closed the cell there may be a stray one too,
+    and the caller reads that line again.
+    """
+    opened = next((index for index, cell in enumerate(record) if "\n" in cell or "\r" in cell), None)
+    if opened is None:
+        if len(span) > 1 or not record:
+            return None
+        opened = len(record) - 1  # the file ends inside the quoted cell, on the same line
+    rest_of_line = re.split(r"[\r\n]", record[opened], maxsplit=1)[0]
+    if '"' in rest_of_line or not span[0].rstrip("\r\n").endswith('"' + rest_of_line):
+        return None  # not an opening quote followed by that line's raw text
+    cells = record[:opened] + ('"' + rest_of_line).split(delimiter)
+    following = [cells for cells in csv.reader(span[1:-1], delimiter=delimiter) if cells]
+    if len(cells) < width or any(len(other) != width for other in following):
+        return None
+    return cells
+
+
+def _shorten(value: str, limit: int = 300) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tuple[int, str], ...],
+                                               tuple[int, ...], tuple[tuple[int, str], ...]]:
     header_line = 1
     named = _SEP_LINE.match(text)
     if named:
@@ -208,22 +277,46 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
     else:
         delimiter = _choose_delimiter(text, suffix)
 
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     previous_limit = csv.field_size_limit()
     # The default limit of 131,072 characters per field rejects long pasted texts;
     # the file size limit already bounds a field.
     csv.field_size_limit(2**31 - 1)
+    header: list[str] | None = None
+    body: list[list[str]] = []
+    repaired: list[int] = []
+    unclosed: list[tuple[int, str]] = []
     try:
-        records = [record for record in reader if record]
+        while True:
+            first = lines.position
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            if not record:
+                continue
+            if header is None:
+                header = record
+                continue
+            # A quote left open swallows the following lines, or on the last line the line end.
+            examine = lines.position - first > 1 or lines.position == len(lines.lines)
+            span = lines.lines[first:lines.position] if examine else None
+            if span and _breaks_quoting(span, delimiter):
+                cells = _stray_quote_cells(record, span, len(header), delimiter)
+                if cells is not None:
+                    # Read on from the line after the quote; the reader is between records.
+                    record, lines.position = cells, first + 1
+                    repaired.append(len(body) + 1)
+                elif any(line.count(delimiter) >= max(1, len(header) - 1) for line in span[1:]):
+                    # Lines that look like rows of their own were read into one cell.
+                    unclosed.append((len(body) + 1, _shorten("".join(span).rstrip("\r\n"))))
+            body.append(record)
     finally:
         csv.field_size_limit(previous_limit)
-    if not records:
-        return pd.DataFrame(), delimiter, header_line, ()
+    if header is None:
+        return pd.DataFrame(), delimiter, header_line, (), (), ()
 
-    # NOTE: an unclosed quote makes the csv module read the following lines into one
-    # field up to the next quote. Those lines are lost without a message; only the
-    # record that ends there may show extra cells.
-    header, body = records[0], records[1:]
     width = len(header)
     extra: list[tuple[int, str]] = []
     for row_number, record in enumerate(body, start=1):
@@ -235,7 +328,7 @@ def _read_csv(text: str, suffix: str) -> tuple[pd.DataFrame, str, int, tuple[tup
 
     frame = _records_to_frame(body, width)
     frame.columns = _unique_headers(header)
-    return frame, delimiter, header_line, tuple(extra)
+    return frame, delimiter, header_line, tuple(extra), tuple(repaired), tuple(unclosed)
 
 
 def _read_excel(path: Path, sheet: str | int | None, shown: str) -> tuple[pd.DataFrame, str, int]:
@@ -379,11 +472,11 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.Dat
         raise InputDataError("ingest.file_too_large", path=shown, size=round(size_mb), limit=MAX_INPUT_MB)
 
     encoding = delimiter = sheet_name = None
-    header_line, extra = 1, ()
+    header_line, extra, repaired, unclosed = 1, (), (), ()
     try:
         if suffix in CSV_SUFFIXES:
             text, encoding = decode_bytes(path.read_bytes(), shown)
-            frame, delimiter, header_line, extra = _read_csv(text, suffix)
+            frame, delimiter, header_line, extra, repaired, unclosed = _read_csv(text, suffix)
             file_format = "tsv" if delimiter == "\t" else "csv"
         elif suffix in EXCEL_SUFFIXES:
             frame, sheet_name, header_line = _read_excel(path, sheet, shown)
@@ -404,6 +497,10 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.Dat
 
     if len(frame) > MAX_INPUT_ROWS:
         raise InputDataError("ingest.too_many_rows", path=shown, rows=len(frame), limit=MAX_INPUT_ROWS)
-    info = TableInfo(shown, file_format, encoding, delimiter, sheet_name, len(frame), header_line, extra)
+    info = TableInfo(shown, file_format, encoding, delimiter, sheet_name, len(frame), header_line, extra,
+                     repaired, unclosed)
+    if repaired:
+        logger.warning("%s: a quote opening a cell is never closed in rows %s; read it as a character",
+                       shown, ", ".join(map(str, repaired)))
     logger.info("read %s: %d rows, %d columns (%s, %s)", shown, len(frame), frame.shape[1], file_format, encoding)
     return frame, info

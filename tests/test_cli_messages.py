@@ -18,7 +18,7 @@ from painpoints.editing import MOVED_BY_USER
 from painpoints.i18n import load_catalogue, reason_text, tr
 
 # Every reason code the stages write into the documents' `reason` column.
-REASON_CODES = ("extra_cells", "missing_customer_id", "unknown_outcome_value", "empty_text", "no_content_text",
+REASON_CODES = ("extra_cells", "unclosed_quote", "missing_customer_id", "unknown_outcome_value", "empty_text", "no_content_text",
                 "outlier", "too_few_texts", "no_topics_found", MOVED_BY_USER)
 
 
@@ -93,7 +93,8 @@ def test_summary_groups_skipped_rows_by_reason(tmp_path, language):
 
 def test_skipped_reasons_have_summary_words():
     # rejected_rows.csv contains the reasons of rejected and no_content rows.
-    for code in ("extra_cells", "missing_customer_id", "unknown_outcome_value", "empty_text", "no_content_text"):
+    for code in ("extra_cells", "unclosed_quote", "missing_customer_id", "unknown_outcome_value", "empty_text",
+                 "no_content_text"):
         assert f"cli.skipped_reason.{code}" in load_catalogue(), code
 
 
@@ -102,6 +103,37 @@ def test_summary_names_reason_without_words():
     skipped = pd.DataFrame({S.ROW_NUMBER: [7, 3, 3], S.REASON: ["future_code", "future_code", "empty_text"]})
     groups = cli_summary._skipped_groups(skipped)
     assert groups == "2 for reason future_code (rows 3, 7); 1 with no text (row 3)"
+
+
+QUOTE_SUMMARY = {
+    "en": ("A quote that opens a cell is never closed (row 3). It was read as a character",
+           "1 with a quote that is never closed, so the lines after it were read into one cell (row 26)"),
+    "zh": ("文件中有未闭合的引号（第 3 行）。该引号已按普通字符读取",
+           "1 行有未闭合的引号，其后的几行被读进了同一个单元格（第 26 行）"),
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_summary_names_unclosed_quotes(tmp_path, language):
+    # Reading row 3's quote as a character undoes it. Row 26's quote is followed by a
+    # row shorter than the header, so the two lines after it stay in its cell.
+    lines = ["反馈内容,是否流失"] + [f"{text},{'是' if index % 3 else '否'}"
+                                   for index, text in enumerate(SKIPPED_TEXTS[:25])]
+    lines[3] = '"' + lines[3]
+    lines += ['"订单取消了,是', "退款没到账", "客服不理人,否"]
+    export = tmp_path / "feedback.csv"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = _analyze(export, tmp_path / "out", language)
+
+    repaired, unclosed = QUOTE_SUMMARY[language]
+    assert _flat(repaired) in _flat(output)
+    assert _flat(unclosed) in _flat(output)
+    info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert info["input"]["repaired_quote_rows"] == [3]
+    assert info["rows"] == 26
+    assert info["rows_by_reason"]["unclosed_quote"] == 1
+    documents = pd.read_csv(tmp_path / "out" / "documents.csv", keep_default_na=False)
+    assert documents.loc[2, "text"].startswith('"物流太慢了')
 
 
 def test_run_json_counts_reason_codes(tmp_path):

@@ -212,6 +212,75 @@ def test_extra_cells_reject_the_row(tmp_path):
         {S.ROW_NUMBER: 2, "column": "", "value": "否", S.REASON: "extra_cells"}]
 
 
+@pytest.mark.parametrize("name, body, texts", [
+    # The quote runs to the end of the file.
+    ("to_end", 'T1,"快递太慢,是\nT2,退款没到账,否\nT3,闪退,否\n', ['"快递太慢', "退款没到账", "闪退"]),
+    # The quote ends at the next row's correctly quoted cell.
+    ("to_next_quote", 'T1,"快递太慢,是\nT2,"退款, 没到账",否\nT3,闪退,否\n', ['"快递太慢', "退款, 没到账", "闪退"]),
+    # CRLF line ends, and the quote in the middle of the file.
+    ("crlf", 'T1,物流,否\r\nT2,"快递太慢,是\r\nT3,闪退,否\r\n', ["物流", '"快递太慢', "闪退"]),
+])
+def test_unclosed_quote_read_as_character(tmp_path, name, body, texts):
+    path = tmp_path / f"{name}.csv"
+    path.write_text("工单编号,反馈内容,是否流失\n" + body, encoding="utf-8")
+    frame, info = read_table(path)
+    assert frame["反馈内容"].tolist() == texts
+    assert frame["工单编号"].tolist() == ["T1", "T2", "T3"]
+    assert info.repaired_quotes == ((2,) if name == "crlf" else (1,))
+    assert info.unclosed_quotes == ()
+
+
+@pytest.mark.parametrize("end", ["\n", ""])
+def test_unclosed_quote_on_the_last_line(tmp_path, end):
+    path = tmp_path / "last_line.csv"
+    path.write_text('id,text,churned\n1,fine,0\n2,"refund is slow,1' + end, encoding="utf-8")
+    frame, info = read_table(path)
+    assert frame.to_numpy().tolist() == [["1", "fine", "0"], ["2", '"refund is slow', "1"]]
+    assert info.repaired_quotes == (2,)
+
+
+def test_unclosed_quote_in_last_column(tmp_path):
+    path = tmp_path / "last.csv"
+    path.write_text('id,churned,text\n1,0,"the app crashes\n2,1,refund is slow\n3,0,fine\n', encoding="utf-8")
+    frame, info = read_table(path)
+    assert frame["text"].tolist() == ['"the app crashes', "refund is slow", "fine"]
+    assert info.repaired_quotes == (1,)
+
+
+def test_unclosed_quote_before_delimiter(tmp_path):
+    path = tmp_path / "comma.csv"
+    path.write_text('工单编号,反馈内容,是否流失\nT1,"快递, 太慢,是\nT2,退款没到账,否\n', encoding="utf-8")
+    feedback = load_feedback(path, AnalysisSettings())
+    assert feedback.info.repaired_quotes == (1,)
+    assert feedback.documents[S.TICKET_ID].tolist() == ["T1", "T2"]
+    assert feedback.documents[S.STATUS].tolist() == ["rejected", ""]
+    assert feedback.rejections[S.REASON].tolist() == ["extra_cells"]
+
+
+def test_quoted_line_breaks_with_delimiters(tmp_path):
+    # Each inner line has as many cells as the header, but the quoting is correct.
+    path = tmp_path / "two_columns.csv"
+    path.write_text('id,text\n1,"first line\nsecond, line"\n2,"a\nb, c\nd, e"\n', encoding="utf-8")
+    frame, info = read_table(path)
+    assert frame["text"].tolist() == ["first line\nsecond, line", "a\nb, c\nd, e"]
+    assert info.repaired_quotes == ()
+    assert info.unclosed_quotes == ()
+
+
+def test_unclosed_quote_unrepairable(tmp_path):
+    # The row after the quote is shorter than the header, so reading the quote as a
+    # character does not give rows of the header's width. The row is rejected, and its
+    # value holds the lines it drew in.
+    path = tmp_path / "short.csv"
+    path.write_text('工单编号,反馈内容,是否流失\nT1,"快递太慢,是\nT2,退款没到账\nT3,闪退,否\n', encoding="utf-8")
+    feedback = load_feedback(path, AnalysisSettings())
+    assert len(feedback.documents) == 1
+    assert feedback.info.unclosed_quotes == ((1, 'T1,"快递太慢,是\nT2,退款没到账\nT3,闪退,否'),)
+    rejection = feedback.rejections.iloc[0]
+    assert (rejection[S.ROW_NUMBER], rejection[S.REASON]) == (1, "unclosed_quote")
+    assert "T3,闪退,否" in rejection["value"]
+
+
 def test_unknown_outcome_rejects_row_when_rare(tmp_path):
     rows = [("工单编号", "反馈内容", "是否流失")] + [(f"T{i}", f"快递慢{i}", "是" if i % 2 else "否") for i in range(12)]
     rows[5] = ("T4", "退款没到账", "不确定")

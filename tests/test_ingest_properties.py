@@ -96,6 +96,34 @@ def test_written_cells_read_back_unchanged(rows, encoding, delimiter):
         _counts_add_up(path)
 
 
+# Cells without quotes, delimiters or line breaks, so a quote added to one is the
+# only quoting in the file.
+plain_cell = st.text(alphabet=st.sampled_from(list("快递退款闪退客服好是否ABCxyz0123 .!。")), max_size=12)
+
+
+@PROPERTY_SETTINGS
+@given(rows=st.lists(st.lists(plain_cell, min_size=4, max_size=4), min_size=1, max_size=12), data=st.data(),
+       line_end=st.sampled_from(["\n", "\r\n"]))
+def test_unclosed_quote_keeps_every_row(rows, data, line_end):
+    row = data.draw(st.integers(0, len(rows) - 1), label="row")
+    column = data.draw(st.integers(0, 3), label="column")
+    lines = [",".join(cells) for cells in [HEADER, *rows]]
+    cells = list(rows[row])
+    cells[column] = '"' + cells[column]
+    lines[row + 1] = ",".join(cells)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        path.write_text(line_end.join(lines) + line_end, encoding="utf-8")
+        frame, info = read_table(path)
+        expected = [list(cells) for cells in rows]
+        expected[row][column] = '"' + expected[row][column]
+        while expected and all(not cell.strip() for cell in expected[-1]):
+            expected.pop()
+        assert frame.to_numpy().tolist() == expected
+        assert info.repaired_quotes == (row + 1,)
+        _counts_add_up(path)
+
+
 @PROPERTY_SETTINGS
 @given(rows=rows_strategy, suffix=st.sampled_from([".xlsx", ".parquet", ".jsonl"]))
 def test_other_formats_read_back_cells(rows, suffix):

@@ -256,6 +256,18 @@ def test_page_shows_mapping_and_problems(tmp_path):
     assert not any("也许" in warning.value for warning in app.warning)
 
 
+@pytest.mark.parametrize("language, words", [("en", "never closed in these rows: 5"), ("zh", "未闭合的引号：5")])
+def test_page_warns_of_unclosed_quote(tmp_path, language, words):
+    lines = PROBLEM_CSV.split("\n")
+    lines[5] = lines[5].replace("应用闪退", '"应用闪退')
+    app = upload_page(tmp_path / "runs.duckdb", language).run()
+    app.file_uploader(key="upload").upload("工单.csv", "\n".join(lines).encode(), "text/csv")
+    app.run()
+    assert not app.exception
+    assert any(words in warning.value for warning in app.warning)
+    assert any(_view.format_count(24) in caption.value for caption in app.caption)
+
+
 def test_page_runs_upload_and_saves(tmp_path):
     store = tmp_path / "runs.duckdb"
     app = upload_page(store, "zh").run()

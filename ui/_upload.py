@@ -96,6 +96,9 @@ class UploadCheck:
     error : PainpointsError or None
         A problem that stops the run (for example an outcome column without a known
         yes/no spelling); the preview and mapping are still filled.
+    repaired_quotes : tuple of int
+        Rows whose never-closed quote was read as a character, see
+        :class:`painpoints.readers.TableInfo`.
     """
 
     columns: list[str]
@@ -108,6 +111,7 @@ class UploadCheck:
     unknown_values: dict[str, int] = field(default_factory=dict)
     outcome_values: list[str] = field(default_factory=list)
     error: PainpointsError | None = None
+    repaired_quotes: tuple[int, ...] = ()
 
 
 def inspect_upload(
@@ -152,7 +156,7 @@ def inspect_upload(
         if error is not None:
             _name_upload(error, path)
     return UploadCheck(list(map(str, frame.columns)), frame.head(PREVIEW_ROWS), mapping, info.file_format,
-                       info.encoding, len(frame), problems, unknown, outcome_values, error)
+                       info.encoding, len(frame), problems, unknown, outcome_values, error, info.repaired_quotes)
 
 
 def inspect_customers(data: bytes, filename: str, event_value: str | None = None) -> tuple[list[str], ColumnMapping,

@@ -156,6 +156,9 @@ def render(store: Path, language: str, run) -> None:
     if check.unknown_values:
         listed = ", ".join(f"{value} ({count})" for value, count in list(check.unknown_values.items())[:10])
         st.warning(tr("ui.unknown_outcome_values", language, values=listed, column=mapping["outcome"]))
+    if check.repaired_quotes:
+        rows = ", ".join(map(str, check.repaired_quotes[:10])) + (", …" if len(check.repaired_quotes) > 10 else "")
+        st.warning(tr("ui.repaired_quotes", language, rows=rows))
     if len(check.problems):
         st.caption(tr("ui.problem_rows", language, count=_view.format_count(len(check.problems))))
         st.dataframe(_upload.problem_table(check.problems, language), hide_index=True)
