@@ -264,5 +264,5 @@ def mark_repeated_texts(cleaned: pd.DataFrame, content: pd.Series) -> int:
     repeated = first_rows[first_rows != cleaned.loc[content, S.ROW_NUMBER]]
     cleaned.loc[repeated.index, S.DUPLICATE_OF] = repeated.astype("int64")
     cleaned.loc[repeated.index, S.STATUS] = "duplicate"
-    cleaned.loc[repeated.index, S.REASON] = "same_text_as_row"
+    cleaned.loc[repeated.index, S.REASON] = S.DUPLICATE_REASON
     return len(repeated)

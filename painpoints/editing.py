@@ -48,7 +48,6 @@ EDIT_ACTIONS: Final[tuple[str, ...]] = get_args(EditAction)
 MOVED_BY_USER: Final = "moved_by_user"
 KEYWORD_SEPARATOR: Final = ", "
 EXAMPLE_SEPARATOR: Final = " | "
-DUPLICATE_REASON_PREFIX: Final = "same_text_as_row_"
 
 
 @dataclass(frozen=True)
@@ -252,8 +251,8 @@ def merge_topics(
 
 def _duplicate_source(reasons: pd.Series) -> pd.Series:
     """Row number a ``duplicate`` row copies, parsed from its reason, else <NA>."""
-    numbers = reasons.astype(str).str.removeprefix(DUPLICATE_REASON_PREFIX)
-    valid = reasons.astype(str).str.startswith(DUPLICATE_REASON_PREFIX) & numbers.str.isdigit()
+    numbers = reasons.astype(str).str.removeprefix(S.DUPLICATE_REASON_PREFIX)
+    valid = reasons.astype(str).str.startswith(S.DUPLICATE_REASON_PREFIX) & numbers.str.isdigit()
     return pd.to_numeric(numbers.where(valid), errors="coerce").astype("Int64")
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal, get_args
 
+from painpoints.schema import DUPLICATE_REASON, DUPLICATE_REASON_PREFIX
+
 UiLanguage = Literal["en", "zh"]
 UI_LANGUAGES: Final[tuple[str, ...]] = get_args(UiLanguage)
 CATALOGUE_PATH: Final = Path(__file__).parent / "locales" / "catalogue.toml"
@@ -110,9 +112,9 @@ def reason_text(code: str, language: str | None = None) -> str:
     >>> reason_text("some_future_code", "en")
     'some_future_code'
     """
-    prefix = "same_text_as_row_"
-    if code.startswith(prefix) and code[len(prefix):].isdigit():
-        return tr("reason.same_text_as_row", language, row=code[len(prefix):])
+    row = code.removeprefix(DUPLICATE_REASON_PREFIX)
+    if row != code and row.isdigit():
+        return tr(f"reason.{DUPLICATE_REASON}", language, row=row)
     if f"reason.{code}" in load_catalogue():
         return tr(f"reason.{code}", language)
     return code

@@ -170,7 +170,7 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
     # Count by reason code: "same_text_as_row_12" counts as "same_text_as_row", so the
     # keys stay a small fixed set. documents.csv keeps the row number of each duplicate.
     reason_codes = documents.loc[documents[S.REASON] != "", S.REASON].astype(str).str.replace(
-        r"^same_text_as_row_\d+$", "same_text_as_row", regex=True)
+        rf"^{S.DUPLICATE_REASON_PREFIX}\d+$", S.DUPLICATE_REASON, regex=True)
     info = {
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -439,7 +439,7 @@ def _assign_topics(documents: pd.DataFrame, candidate_index: pd.Index, topic_res
         topic_by_row = documents.set_index(S.ROW_NUMBER)[S.TOPIC_ID]
         originals = documents.loc[duplicates, S.DUPLICATE_OF].astype("int64")
         documents.loc[duplicates, S.TOPIC_ID] = topic_by_row.reindex(originals.to_numpy()).to_numpy()
-        documents.loc[duplicates, S.REASON] = "same_text_as_row_" + originals.astype(str)
+        documents.loc[duplicates, S.REASON] = S.DUPLICATE_REASON_PREFIX + originals.astype(str)
     return documents
 
 

@@ -28,12 +28,14 @@ reason : str
     Why a row has no topic (empty when ``status == "topic"``), as a short code.
 
     - ``rejected``: ``extra_cells`` (a CSV record with more filled cells than the
-      header), ``missing_customer_id`` (blank cell in the customer id column) or
+      header), ``unclosed_quote`` (a CSV record into which a never-closed quote drew
+      the lines after it), ``missing_customer_id`` (blank cell in the customer id column) or
       ``unknown_outcome_value`` (neither a churned nor a retained spelling, in a file
       where such cells are at most 10 % of the outcome cells).
     - ``no_content``: ``empty_text`` (blank after cleaning) or ``no_content_text``
       (emoji, punctuation or filler such as 好, 666, N/A).
-    - ``duplicate``: ``same_text_as_row_<n>``.
+    - ``duplicate``: ``same_text_as_row_<n>`` (``DUPLICATE_REASON``, then ``_`` and
+      the row it repeats).
     - ``unclustered``: ``outlier``, ``too_few_texts`` (fewer distinct texts than
       ``settings.MIN_TEXTS_FOR_TOPICS``) or ``no_topics_found``.
 topic_id : Int64
@@ -129,6 +131,9 @@ SentimentLabel = Literal["negative", "neutral", "positive"]
 SENTIMENT_LABELS: Final[tuple[str, ...]] = get_args(SentimentLabel)
 
 # Topic -1 is "unclustered" everywhere, as in BERTopic.
+# Reason code of a duplicate row. The pipeline appends "_<n>", n being the row it repeats.
+DUPLICATE_REASON: Final = "same_text_as_row"
+DUPLICATE_REASON_PREFIX: Final = DUPLICATE_REASON + "_"
 UNCLUSTERED: Final = -1
 # Line of the outcome table for rows with no usable text (emoji, "好", "N/A", blank).
 NO_CONTENT_TOPIC: Final = -2
