@@ -52,6 +52,8 @@ LATE_PRIMARY_MARGIN: Final = 0.02
 LATE_CACHE_SUFFIX: Final = "/late-clauses"
 # Texts embedded at once for late-chunked clause vectors.
 LATE_BATCH: Final = 512
+# Texts whose late-chunked clause vectors are read from the cache at once.
+LATE_READ_TEXTS: Final = 5_000
 
 
 def late_thresholds(embedder: Embedder) -> tuple[float, float]:
@@ -140,15 +142,18 @@ def late_clause_vectors(texts: Sequence[str], hashes: Sequence[str], doc_topics:
         if len(spans) >= 2:
             keys[int(index)] = _late_keys(hashes[index], spans)
     model_key = cache_key(embedder) + LATE_CACHE_SUFFIX
-    # NOTE: this reads every clause vector at once. It is the likely cause, not measured,
-    # of the rise of the peak on 100,000 English rows to 3.75 GiB with MiniLM's late chunking.
-    known = cache.get(model_key, [key for text_keys in keys.values() for key in text_keys]) if cache else {}
     missing = []
-    for index, text_keys in keys.items():
-        if all(key in known for key in text_keys):
-            result[index] = np.stack([known[key] for key in text_keys])
-        else:
-            missing.append(index)
+    # The cache is read for LATE_READ_TEXTS texts at a time, so that only their rows
+    # coexist with the stacked arrays (100,000 English rows have about 200,000 clauses).
+    indices = list(keys)
+    for start in range(0, len(indices), LATE_READ_TEXTS):
+        chunk = indices[start:start + LATE_READ_TEXTS]
+        known = cache.get(model_key, [key for index in chunk for key in keys[index]]) if cache else {}
+        for index in chunk:
+            if all(key in known for key in keys[index]):
+                result[index] = np.stack([known[key] for key in keys[index]])
+            else:
+                missing.append(index)
     for start in range(0, len(missing), LATE_BATCH):
         batch = missing[start:start + LATE_BATCH]
         _, vectors = embedder.encode_with_clauses([str(texts[index]) for index in batch],

@@ -34,7 +34,7 @@ late-chunked clause vectors instead, with their own thresholds: see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 import numpy as np
@@ -237,17 +237,20 @@ def text_memberships(
     if not clauses:
         return _sorted(primaries)
 
-    clause_matrix = np.asarray(np.concatenate(supplied_blocks) if clause_vectors is not None else encode(clauses),
-                               dtype=np.float32)
     best_column = np.empty(len(clauses), dtype=np.int64)
     best_relative = np.empty(len(clauses))
     best_score = np.empty(len(clauses))
     primary_relative = np.empty(len(clauses))
     owners_array = np.asarray(owners)
-    # Blocks bound the memory of the (clauses × topics) score matrix on large inputs.
-    for start in range(0, len(clauses), SCORE_BLOCK):
-        block = slice(start, start + SCORE_BLOCK)
-        scores = topic_scores(clause_matrix[block], mean, centroids)
+    # Blocks bound the memory of the (clauses × topics) score matrix on large inputs;
+    # supplied vectors are joined one block at a time, never into one matrix.
+    blocks = (_joined_blocks(supplied_blocks) if clause_vectors is not None
+              else _split_rows(np.asarray(encode(clauses), dtype=np.float32)))
+    start = 0
+    for matrix in blocks:
+        block = slice(start, start + len(matrix))
+        start += len(matrix)
+        scores = topic_scores(matrix, mean, centroids)
         with np.errstate(invalid="ignore"):
             relative = np.nan_to_num(scores / member_median, nan=-np.inf)
         columns = relative.argmax(axis=1)
@@ -272,6 +275,25 @@ def text_memberships(
         PRIMARY: False,
     })
     return _sorted(pd.concat([primaries, others], ignore_index=True))
+
+
+def _joined_blocks(arrays: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Join consecutive arrays into blocks of about ``SCORE_BLOCK`` rows, in order."""
+    pending: list[np.ndarray] = []
+    rows = 0
+    for array in arrays:
+        pending.append(array)
+        rows += len(array)
+        if rows >= SCORE_BLOCK:
+            yield np.concatenate(pending)
+            pending, rows = [], 0
+    if pending:
+        yield np.concatenate(pending)
+
+
+def _split_rows(matrix: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(matrix), SCORE_BLOCK):
+        yield matrix[start:start + SCORE_BLOCK]
 
 
 def _supplied_vectors(vectors: np.ndarray | None, count: int, text_index: int) -> np.ndarray:

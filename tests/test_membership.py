@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from painpoints import membership
 from painpoints import schema as S
 from painpoints.clause_vectors import (
     LATE_PRIMARY_MARGIN,
@@ -152,6 +153,42 @@ def test_supplied_clause_vectors_match_encode():
         text_memberships(texts, encode(texts), primary, None, clause_vectors=[None] * len(texts))
     with pytest.raises(ValueError):
         text_memberships(texts, encode(texts), primary, None)
+
+
+@pytest.mark.parametrize("block", [1, 3, 7])
+def test_score_blocks_do_not_change_memberships(monkeypatch, block):
+    # Supplied vectors are joined block by block, encoded ones sliced: both must give
+    # what one block of every clause gives.
+    texts, primary, _ = _ticket_set()
+    encode = HashingEmbedder().encode
+    vectors = [encode(split_clauses(text)) if len(split_clauses(text)) >= 2 else None for text in texts]
+    whole = text_memberships(texts, encode(texts), primary, encode)
+    assert (~whole[S.IS_PRIMARY]).sum() > 0
+    monkeypatch.setattr(membership, "SCORE_BLOCK", block)
+    pd.testing.assert_frame_equal(text_memberships(texts, encode(texts), primary, encode), whole)
+    pd.testing.assert_frame_equal(text_memberships(texts, encode(texts), primary, None, clause_vectors=vectors), whole)
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_late_clause_vectors_read_in_chunks(tmp_path, monkeypatch, chunk):
+    from painpoints import clause_vectors as module
+    from painpoints.embed import EmbeddingCache
+
+    texts, primary, _ = _ticket_set()
+    embedder = _LateHashing()
+    cache = EmbeddingCache(tmp_path)
+    try:
+        first = _late_vectors(texts, primary, embedder, cache)
+        calls = len(embedder.calls)
+        monkeypatch.setattr(module, "LATE_READ_TEXTS", chunk)
+        again = _late_vectors(texts, primary, embedder, cache)
+    finally:
+        cache.close()
+    assert len(embedder.calls) == calls  # every vector came from the cache
+    assert [vectors is None for vectors in again] == [vectors is None for vectors in first]
+    for read, computed in zip(again, first):
+        if computed is not None:
+            np.testing.assert_allclose(read, computed)
 
 
 def test_late_clause_vectors_cached_per_text(tmp_path):
