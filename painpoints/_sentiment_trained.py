@@ -43,6 +43,8 @@ SELF_TRAINING_FOLDS: Final = 5
 # Training rows per fold are sampled down to this many, which bounds the fit time on
 # large files. Every row is still scored.
 SELF_TRAINING_MAX_ROWS: Final = 20_000
+# Rows scored at once by each fold's model.
+SCORE_BLOCK: Final = 20_000
 
 
 @lru_cache(maxsize=1)
@@ -100,24 +102,32 @@ def self_trained_scores(
         logger.info("self-training skipped: %d positive and %d negative pseudo-labels", positives, negatives)
         return None
 
-    dense = csr_matrix(np.asarray(doc_embeddings, dtype=np.float64))
     try:
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, min_df=2, sublinear_tf=True)
-        features = hstack([vectorizer.fit_transform(list(texts)), dense]).tocsr()
+        ngrams = vectorizer.fit_transform(list(texts)).tocsr()
     except ValueError:  # no character n-gram occurs twice: the embeddings alone remain
-        features = dense
+        ngrams = None
+    embeddings = np.asarray(doc_embeddings)
+
+    def features(rows: np.ndarray) -> csr_matrix:
+        # Built for the rows at hand only: the n-grams and embeddings of all rows joined
+        # into one sparse matrix took about 1.5 GB on 100,000 rows.
+        dense = csr_matrix(embeddings[rows].astype(np.float64))
+        return dense if ngrams is None else hstack([ngrams[rows], dense]).tocsr()
 
     generator = np.random.default_rng(random_state)
     scores = np.zeros(len(base_scores))
     folds = KFold(n_splits=SELF_TRAINING_FOLDS, shuffle=True, random_state=random_state)
-    for train_rows, test_rows in folds.split(features):
+    for train_rows, test_rows in folds.split(embeddings):
         train_rows = train_rows[confident[train_rows]]
         if len(train_rows) > SELF_TRAINING_MAX_ROWS:
             train_rows = np.sort(generator.choice(train_rows, SELF_TRAINING_MAX_ROWS, replace=False))
         if len(np.unique(pseudo_labels[train_rows])) < 2:
             return None
         model = LogisticRegression(max_iter=2000, class_weight="balanced")
-        model.fit(features[train_rows], pseudo_labels[train_rows])
-        scores[test_rows] = 2.0 * model.predict_proba(features[test_rows])[:, 1] - 1.0
+        model.fit(features(train_rows), pseudo_labels[train_rows])
+        for start in range(0, len(test_rows), SCORE_BLOCK):
+            block = test_rows[start:start + SCORE_BLOCK]
+            scores[block] = 2.0 * model.predict_proba(features(block))[:, 1] - 1.0
     logger.info("self-trained sentiment on %d positive and %d negative pseudo-labels", positives, negatives)
     return scores

@@ -217,6 +217,17 @@ def test_self_training_corrects_flipped_pseudo_labels():
     assert (np.sign(adapted) == truth).mean() > 0.95
 
 
+def test_self_training_scores_in_blocks(monkeypatch):
+    # Each fold's rows are scored block by block; the block size must not change a score.
+    texts = [template.format(index) for index in range(15) for template in PRAISE_TEMPLATES + COMPLAINT_TEMPLATES]
+    base = np.where(np.arange(len(texts)) % len(PRAISE_TEMPLATES + COMPLAINT_TEMPLATES) < len(PRAISE_TEMPLATES),
+                    0.5, -0.5)
+    vectors = HashingEmbedder().encode(texts)
+    whole = trained.self_trained_scores(texts, vectors, base, NEUTRAL_BAND)
+    monkeypatch.setattr(trained, "SCORE_BLOCK", 7)
+    np.testing.assert_allclose(trained.self_trained_scores(texts, vectors, base, NEUTRAL_BAND), whole)
+
+
 def test_self_training_skipped_on_few_rows():
     texts = ["送得很快，非常满意", "太慢了，再也不买了"] * 10
     base = np.array([0.5, -0.5] * 10)
