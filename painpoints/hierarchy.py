@@ -28,6 +28,8 @@ MAX_THEMES: Final = 10
 THEME_LABEL_KEYWORDS: Final = 3
 THEME_ID: Final = "theme_id"
 HIERARCHY_COLUMNS: Final = (THEME_ID, "theme_label", S.TOPIC_ID, "label", "rows")
+# Rows summed at once for a language's mean vector.
+_MEAN_BLOCK: Final = 20_000
 
 
 def default_theme_count(n_topics: int) -> int:
@@ -117,7 +119,7 @@ def topic_hierarchy(
     if missing:
         raise ValueError(f"topic_info lacks the columns {missing}; pass a frame with topic_id, label, keywords")
     doc_topics = np.asarray(doc_topics)
-    doc_embeddings = np.asarray(doc_embeddings, dtype=np.float64)
+    doc_embeddings = np.asarray(doc_embeddings)
     if doc_embeddings.ndim != 2 or doc_embeddings.shape[0] != doc_topics.shape[0]:
         raise ValueError(f"doc_topics has {doc_topics.shape[0]} entries but doc_embeddings has shape "
                          f"{doc_embeddings.shape}; pass one topic and one vector per text")
@@ -134,9 +136,7 @@ def topic_hierarchy(
     elif not 1 <= n_themes <= n_topics:
         raise ValueError(f"n_themes is {n_themes}; it must be between 1 and the number of topics ({n_topics})")
 
-    if doc_languages is not None:
-        doc_embeddings = remove_language_means(doc_embeddings, doc_languages)
-    centroids = _topic_centroids(doc_topics, doc_embeddings, topics[S.TOPIC_ID].tolist())
+    centroids = _topic_centroids(doc_topics, doc_embeddings, topics[S.TOPIC_ID].tolist(), doc_languages)
     topics["theme"] = _cluster_centroids(centroids, n_themes)
 
     theme_rows = topics.groupby("theme")["rows"].sum()
@@ -153,33 +153,48 @@ def topic_hierarchy(
     return pd.DataFrame(records, columns=list(HIERARCHY_COLUMNS))
 
 
-def remove_language_means(doc_embeddings: np.ndarray, doc_languages: Sequence[str]) -> np.ndarray:
-    """Subtract from each text vector the mean vector of the texts in its language.
+def _masked_mean(doc_embeddings: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mean in float64 of the rows where ``rows`` is True, read in blocks so no full copy is made."""
+    total = np.zeros(doc_embeddings.shape[1])
+    for start in range(0, len(rows), _MEAN_BLOCK):
+        block = slice(start, start + _MEAN_BLOCK)
+        total += doc_embeddings[block][rows[block]].sum(axis=0, dtype=np.float64)
+    return total / max(int(rows.sum()), 1)
+
+
+def _topic_centroids(doc_topics: np.ndarray, doc_embeddings: np.ndarray, topic_ids: list[int],
+                     doc_languages: Sequence[str] | None = None) -> np.ndarray:
+    """Return the unit mean embedding per topic, shape (n_topics, dim).
+
+    With ``doc_languages``, each text first loses the mean vector of the texts in its
+    language. A topic's mean then loses the language means weighted by its texts'
+    languages, which gives the same centroid without a second copy of the embeddings.
 
     Raises
     ------
     ValueError
-        When `doc_languages` and `doc_embeddings` differ in length.
+        When ``doc_languages`` and ``doc_embeddings`` differ in length, or a topic
+        has no text.
     """
-    languages = np.asarray(list(doc_languages), dtype=object)
-    if languages.shape[0] != doc_embeddings.shape[0]:
-        raise ValueError(f"doc_languages has {languages.shape[0]} entries but doc_embeddings has "
-                         f"{doc_embeddings.shape[0]} rows; pass one language per text")
-    adjusted = np.array(doc_embeddings, dtype=np.float64)
-    for language in np.unique(languages):
-        rows = languages == language
-        adjusted[rows] -= adjusted[rows].mean(axis=0)
-    return adjusted
-
-
-def _topic_centroids(doc_topics: np.ndarray, doc_embeddings: np.ndarray, topic_ids: list[int]) -> np.ndarray:
-    """Return the unit mean embedding per topic, shape (n_topics, dim)."""
+    languages = None
+    language_means: dict[str, np.ndarray] = {}
+    if doc_languages is not None:
+        languages = np.asarray(list(doc_languages), dtype=object)
+        if languages.shape[0] != doc_embeddings.shape[0]:
+            raise ValueError(f"doc_languages has {languages.shape[0]} entries but doc_embeddings has "
+                             f"{doc_embeddings.shape[0]} rows; pass one language per text")
+        language_means = {language: _masked_mean(doc_embeddings, languages == language)
+                          for language in np.unique(languages)}
     centroids = []
     for topic in topic_ids:
-        members = doc_embeddings[doc_topics == topic]
-        if members.shape[0] == 0:
+        members = doc_topics == topic
+        count = int(members.sum())
+        if count == 0:
             raise ValueError(f"topic {topic} has no text in doc_topics; pass the doc_topics the topics came from")
-        mean = members.mean(axis=0)
+        mean = doc_embeddings[members].mean(axis=0, dtype=np.float64)
+        if languages is not None:
+            for language, language_count in zip(*np.unique(languages[members], return_counts=True)):
+                mean -= language_means[language] * (language_count / count)
         norm = np.linalg.norm(mean)
         centroids.append(mean / norm if norm > 0 else mean)
     return np.vstack(centroids)

@@ -206,6 +206,26 @@ def test_language_offset_removed_before_grouping():
     assert theme_members(by_language) != expected
 
 
+@pytest.mark.parametrize("block", [3, 20_000])
+def test_language_means_removed_from_centroids(monkeypatch, block):
+    # The centroids equal those of the vectors minus their language's mean, computed
+    # in full, whatever the block the language means are summed in.
+    from painpoints import hierarchy
+
+    rng = np.random.default_rng(4)
+    doc_topics = rng.integers(0, 6, 200)
+    languages = rng.choice(["zh", "en", "other"], 200, p=[0.6, 0.3, 0.1])
+    vectors = (rng.normal(size=(200, 16)) + (languages == "en")[:, None] * 3).astype(np.float32)
+    adjusted = vectors.astype(np.float64)
+    for language in np.unique(languages):
+        adjusted[languages == language] -= adjusted[languages == language].mean(axis=0)
+    expected = np.vstack([adjusted[doc_topics == topic].mean(axis=0) for topic in range(6)])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    monkeypatch.setattr(hierarchy, "_MEAN_BLOCK", block)
+    centroids = hierarchy._topic_centroids(doc_topics, vectors, list(range(6)), languages)
+    np.testing.assert_allclose(centroids, expected, atol=1e-12)
+
+
 def test_languages_length_must_match(hand_made_topics):
     topic_info, doc_topics, doc_embeddings = hand_made_topics
     with pytest.raises(ValueError, match="one language per text"):
