@@ -151,7 +151,8 @@ def parse_outcome(
     ------
     InputDataError
         When more cells than ``max_unknown_share`` allows are neither spelling; the
-        message lists the values found and the first row holding an unknown one.
+        message counts those rows and names the values found and the first row
+        holding an unknown one.
         When no cell equals ``event_value``.
     """
     cleaned = values.astype(str).str.strip()
@@ -178,6 +179,8 @@ def parse_outcome(
             column=column,
             row=first + 1,
             value=cleaned.iloc[first],
+            count=int(unknown.sum()),
+            filled=int((~blank).sum()),
             found=", ".join(sorted(cleaned[~blank].unique())[:20]),
         )
     return events.astype("boolean").mask(blank | unknown)

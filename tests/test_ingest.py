@@ -121,8 +121,19 @@ def test_parse_outcome_spellings():
 
 
 def test_parse_outcome_ambiguous_lists_values():
-    with pytest.raises(InputDataError, match=r"Row 2, column 'label' of x\.csv holds 'maybe'.*--event-value"):
+    with pytest.raises(InputDataError, match=r"Column 'label' of x\.csv .* in 1 of its 3 filled rows, "
+                                             r"first in row 2: 'maybe'.*--event-value"):
         parse_outcome(pd.Series(["yes", "maybe", "no"]), None, "x.csv", "label")
+
+
+def test_parse_outcome_ambiguous_counts_rows():
+    values = pd.Series(["是", "可能", "", "否", "不确定", "可能"] * 500)
+    with pytest.raises(InputDataError) as raised:
+        parse_outcome(values, None, "x.csv", "是否流失")
+    assert raised.value.message("en").startswith(
+        "Column '是否流失' of x.csv holds a value that is not a known churn value in 1,500 of its 2,500 filled rows, "
+        "first in row 2: '可能'")
+    assert "有 1,500 行的取值不是可识别的流失标记，第一处在第 2 行：'可能'" in raised.value.message("zh")
 
 
 def test_parse_outcome_event_value():
