@@ -34,6 +34,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from painpoints.cli_screens import adapt_typer_screens
 from painpoints.cli_summary import print_summary
 from painpoints.errors import PainpointsError
 from painpoints.i18n import set_language, tr
@@ -68,87 +69,7 @@ except ValueError:
 console = Console(stderr=True)
 
 
-def _fold_help_text() -> None:
-    """Make the help screens fold long runs of text instead of cutting them with "…".
-
-    Rich wraps help text at spaces only, and a Chinese sentence has none, so typer's
-    option table cut every Chinese help text that was wider than its column.
-    ``typer.rich_utils._make_rich_text`` is private: when a typer release renames it,
-    the help falls back to typer's own wrapping.
-    """
-    import typer.rich_utils
-
-    make_text = getattr(typer.rich_utils, "_make_rich_text", None)
-    if make_text is None:
-        return
-
-    def folding(*args, **kwargs):
-        text = make_text(*args, **kwargs)
-        if hasattr(text, "overflow"):
-            text.overflow = "fold"
-        return text
-
-    typer.rich_utils._make_rich_text = folding
-
-
-def _hide_flag_types() -> None:
-    """Show no value type after on/off switches such as ``--no-redact`` in the help screens.
-
-    typer 0.29.2 prints ``<bool>`` after every flag, although a flag takes no value. The
-    wrapper keeps typer's type column for all other options. When a typer release
-    drops ``TyperOption.display_type_rich``, the help shows typer's own column again.
-    """
-    from typer.core import TyperOption
-
-    show_type = getattr(TyperOption, "display_type_rich", None)
-    if show_type is None:
-        return
-
-    def without_flag_type(self, ctx):
-        if getattr(self, "is_flag", False):
-            return None
-        return show_type(self, ctx)
-
-    TyperOption.display_type_rich = without_flag_type
-
-
-# typer's own words in the help and error screens, by the name rich_utils gives them.
-TYPER_WORDS: Final = {
-    "ARGUMENTS_PANEL_TITLE": "cli.help_arguments", "OPTIONS_PANEL_TITLE": "cli.help_options",
-    "COMMANDS_PANEL_TITLE": "cli.help_commands", "REQUIRED_LONG_STRING": "cli.help_required",
-    "DEFAULT_STRING": "cli.help_default", "ERRORS_PANEL_TITLE": "cli.help_error", "ABORTED_TEXT": "cli.help_aborted",
-}
-
-
-def _localise_typer_words() -> None:
-    """Show typer's panel titles, markers and the ``--help`` line in the interface language.
-
-    typer 0.29.2 keeps them in module constants of ``typer.rich_utils``, read when a
-    screen is drawn, and builds ``--help`` in ``Command.get_help_option``. Names a
-    later release drops are skipped, and typer's English shows there.
-    """
-    from typer import rich_utils
-    from typer._click.core import Command
-
-    for name, key in TYPER_WORDS.items():
-        if hasattr(rich_utils, name):
-            setattr(rich_utils, name, tr(key))
-    help_option = getattr(Command, "get_help_option", None)
-    if help_option is None:
-        return
-
-    def localised_help_option(self, ctx):
-        option = help_option(self, ctx)
-        if option is not None:
-            option.help = tr("cli.opt_help")
-        return option
-
-    Command.get_help_option = localised_help_option
-
-
-_fold_help_text()
-_hide_flag_types()
-_localise_typer_words()
+adapt_typer_screens()
 app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help=True)
 
 LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))

@@ -194,3 +194,49 @@ def test_help_words_follow_interface_language(language):
     if language == "zh":
         for english in ("Arguments", "Options", "[required]", "[default:", "Show this message"):
             assert english not in result.stdout, english
+
+
+# typer's message, then what painpoints prints in zh and in en.
+TYPER_ERRORS = [
+    ("No such option: --foo", "没有这个选项：--foo", "No such option: --foo"),
+    ("No such option: --ot (Possible options: --out, --outcome-col)",
+     "没有这个选项：--ot（是否要用 --out, --outcome-col？）", "No such option: --ot (did you mean --out, --outcome-col?)"),
+    ("No such command 'analyse'. Did you mean 'analyze'?", "没有这个命令：'analyse'。是否要用 'analyze'？",
+     "No such command 'analyse'. Did you mean 'analyze'?"),
+    ("No such command 'x'.", "没有这个命令：'x'。", "No such command 'x'."),
+    ("Missing argument 'feedback'.", "缺少必填项 'feedback'。", "Missing 'feedback': it is required."),
+    ("Got unexpected extra argument(s) (b c)", "多出了参数：b c。路径中有空格时请加引号。",
+     "Unexpected extra argument(s): b c. Put a path that contains spaces in quotes."),
+    ("Option '--embedding' requires an argument.", "选项 '--embedding' 需要一个值。", "Option '--embedding' needs a value."),
+    ("Option '--no-redact' does not take a value.", "选项 '--no-redact' 不带值。", "Option '--no-redact' takes no value."),
+    ("Invalid value for '--min-topic-size': Input should be a valid integer, unable to parse string as an integer",
+     "'--min-topic-size' 的取值无效：需要一个整数。", "Invalid value for '--min-topic-size': a whole number is needed."),
+    ("Invalid value for '--x': something else", "'--x' 的取值无效：something else", "Invalid value for '--x': something else"),
+    ("A message typer adds later", "A message typer adds later", "A message typer adds later"),
+]
+
+
+@pytest.mark.parametrize("message, zh, en", TYPER_ERRORS)
+def test_typer_errors_translated(message, zh, en):
+    from painpoints.cli_screens import translate_error
+    from painpoints.i18n import get_language, set_language
+
+    before = get_language()
+    try:
+        for language, expected in (("zh", zh), ("en", en)):
+            set_language(language)
+            assert translate_error(message) == expected
+    finally:
+        set_language(before)
+
+
+@pytest.mark.parametrize("language, words", [
+    ("zh", ["用法：", "查看帮助", "没有这个选项：--foo"]),
+    ("en", ["Usage: ", "for help", "No such option: --foo"]),
+])
+def test_usage_error_screen_in_interface_language(tmp_path, language, words):
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "x.csv", "--foo", "--lang-ui", language],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    for word in words:
+        assert word in result.stderr, result.stderr

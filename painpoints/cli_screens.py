@@ -1,0 +1,173 @@
+"""How painpoints adapts typer's help and error screens: folding, flags, words, errors.
+
+typer draws the ``--help`` screens and the usage errors (an unknown option, a missing
+argument) itself, in English. These adaptations fold Chinese help text, hide the
+value type of on/off switches, and show typer's words and its error messages in the
+interface language. Each one checks that the typer attribute it wraps exists, so a
+typer release that renames one falls back to typer's own screen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from painpoints.i18n import tr
+
+
+def _fold_help_text() -> None:
+    """Make the help screens fold long runs of text instead of cutting them with "…".
+
+    Rich wraps help text at spaces only, and a Chinese sentence has none, so typer's
+    option table cut every Chinese help text that was wider than its column.
+    ``typer.rich_utils._make_rich_text`` is private: when a typer release renames it,
+    the help falls back to typer's own wrapping.
+    """
+    import typer.rich_utils
+
+    make_text = getattr(typer.rich_utils, "_make_rich_text", None)
+    if make_text is None:
+        return
+
+    def folding(*args, **kwargs):
+        text = make_text(*args, **kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    typer.rich_utils._make_rich_text = folding
+
+
+def _hide_flag_types() -> None:
+    """Show no value type after on/off switches such as ``--no-redact`` in the help screens.
+
+    typer 0.29.2 prints ``<bool>`` after every flag, although a flag takes no value. The
+    wrapper keeps typer's type column for all other options. When a typer release
+    drops ``TyperOption.display_type_rich``, the help shows typer's own column again.
+    """
+    from typer.core import TyperOption
+
+    show_type = getattr(TyperOption, "display_type_rich", None)
+    if show_type is None:
+        return
+
+    def without_flag_type(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        return show_type(self, ctx)
+
+    TyperOption.display_type_rich = without_flag_type
+
+
+# typer's own words in the help and error screens, by the name rich_utils gives them.
+TYPER_WORDS: Final = {
+    "ARGUMENTS_PANEL_TITLE": "cli.help_arguments", "OPTIONS_PANEL_TITLE": "cli.help_options",
+    "COMMANDS_PANEL_TITLE": "cli.help_commands", "REQUIRED_LONG_STRING": "cli.help_required",
+    "DEFAULT_STRING": "cli.help_default", "ERRORS_PANEL_TITLE": "cli.help_error", "ABORTED_TEXT": "cli.help_aborted",
+    "RICH_HELP": "cli.help_try",
+}
+
+
+def _localise_typer_words() -> None:
+    """Show typer's panel titles, markers and the ``--help`` line in the interface language.
+
+    typer 0.29.2 keeps them in module constants of ``typer.rich_utils``, read when a
+    screen is drawn, and builds ``--help`` in ``Command.get_help_option``. Names a
+    later release drops are skipped, and typer's English shows there.
+    """
+    from typer import rich_utils
+    from typer._click.core import Command
+
+    for name, key in TYPER_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, tr(key))
+    help_option = getattr(Command, "get_help_option", None)
+    if help_option is None:
+        return
+
+    def localised_help_option(self, ctx):
+        option = help_option(self, ctx)
+        if option is not None:
+            option.help = tr("cli.opt_help")
+        return option
+
+    Command.get_help_option = localised_help_option
+
+
+# typer's own error messages (its vendored click), and the catalogue entry that gives
+# each in the interface language. The named groups become the entry's parameters.
+ERROR_PATTERNS: Final = (
+    (re.compile(r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)", re.S), "cli.error_no_option_hint"),
+    (re.compile(r"No such option: (?P<name>\S+)", re.S), "cli.error_no_option"),
+    (re.compile(r"No such command '(?P<name>.+?)'\. Did you mean '(?P<hint>.+?)'\?", re.S), "cli.error_no_command_hint"),
+    (re.compile(r"No such command '(?P<name>.+?)'\.", re.S), "cli.error_no_command"),
+    (re.compile(r"Missing (?:argument|option|parameter) (?P<name>.+?)\.", re.S), "cli.error_missing"),
+    (re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<values>.*)\)", re.S), "cli.error_extra_arguments"),
+    (re.compile(r"Option (?P<name>.+?) requires an argument\.", re.S), "cli.error_needs_value"),
+    (re.compile(r"Option (?P<name>.+?) does not take a value\.", re.S), "cli.error_takes_no_value"),
+    (re.compile(r"Invalid value for (?P<name>.+?): (?P<detail>.*)", re.S), "cli.error_invalid_value"),
+)
+# Why a value is invalid, in the words of typer's number conversions.
+DETAIL_PATTERNS: Final = (
+    (re.compile(r"Input should be a valid integer.*", re.S), "cli.error_detail_integer"),
+    (re.compile(r"Input should be a valid number.*", re.S), "cli.error_detail_number"),
+)
+
+
+def translate_error(message: str) -> str:
+    """Return typer's error ``message`` in the interface language, or unchanged when no pattern fits.
+
+    In Chinese, ``No such option: --foo`` becomes ``没有这个选项：--foo``.
+    """
+    for pattern, key in ERROR_PATTERNS:
+        matched = pattern.fullmatch(message.strip())
+        if matched:
+            params = matched.groupdict()
+            if "detail" in params:
+                params["detail"] = next((tr(detail_key) for detail, detail_key in DETAIL_PATTERNS
+                                         if detail.fullmatch(params["detail"].strip())), params["detail"])
+            return tr(key, **params)
+    return message
+
+
+def _localise_errors() -> None:
+    """Print typer's usage errors in the interface language.
+
+    typer 0.29.2 prints them through ``rich_utils.rich_format_error``, which reads the
+    exception's ``format_message``; the wrapper gives the exception a translated one.
+    """
+    from typer import rich_utils
+
+    format_error = getattr(rich_utils, "rich_format_error", None)
+    if format_error is None:
+        return
+
+    def localised(error) -> None:
+        message = translate_error(error.format_message())
+        error.format_message = lambda: message
+        format_error(error)
+
+    rich_utils.rich_format_error = localised
+
+
+def _localise_usage_prefix() -> None:
+    """Begin the usage line with the interface language's word for "Usage:"."""
+    from typer._click.formatting import HelpFormatter
+
+    write_usage = getattr(HelpFormatter, "write_usage", None)
+    if write_usage is None:
+        return
+
+    def localised(self, prog, args="", prefix=None):
+        return write_usage(self, prog, args, tr("cli.usage_prefix") if prefix is None else prefix)
+
+    HelpFormatter.write_usage = localised
+
+
+def adapt_typer_screens() -> None:
+    """Apply every adaptation; called once, when the command line module is imported."""
+    _fold_help_text()
+    _hide_flag_types()
+    _localise_typer_words()
+    _localise_errors()
+    _localise_usage_prefix()
