@@ -40,3 +40,21 @@ def test_xlsx_drops_control_characters(tmp_path):
     path = tmp_path / "out.xlsx"
     write_xlsx({"documents": pd.DataFrame({"text": ["早上9点订的\x08,下午1点才到"]})}, path)
     assert load_workbook(path)["documents"].cell(row=2, column=1).value == "早上9点订的,下午1点才到"
+
+
+def test_xlsx_continues_a_long_table_on_more_sheets(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    from painpoints import report
+
+    monkeypatch.setattr(report, "EXCEL_MAX_ROWS", 4)  # a header and three rows per sheet
+    frame = pd.DataFrame({"row_number": range(1, 8), "text": [f"第{number}条" for number in range(1, 8)]})
+    path = tmp_path / "long.xlsx"
+    write_xlsx({"documents": frame, "topics": frame.head(0)}, path)
+    workbook = load_workbook(path, read_only=True)
+    assert workbook.sheetnames == ["documents", "documents (2)", "documents (3)", "topics"]
+    rows = [list(sheet.values) for sheet in workbook.worksheets]
+    assert [len(sheet) for sheet in rows] == [4, 4, 2, 1]
+    assert all(sheet[0] == ("row_number", "text") for sheet in rows)
+    assert [row[0] for sheet in rows[:3] for row in sheet[1:]] == list(range(1, 8))
+    workbook.close()
