@@ -174,8 +174,9 @@ def text_memberships(
     doc_topics : numpy.ndarray, shape (n_docs,)
         Primary topic per text. Unclustered texts (-1) get no membership.
     encode : callable or None
-        Embeds a list of clauses, returning an array of shape (n_clauses, dim). Not
-        called when `clause_vectors` is given.
+        Embeds a list of clauses, returning an array of shape (n_clauses, dim); called
+        once per block of at most ``SCORE_BLOCK`` clauses. Not called when
+        `clause_vectors` is given.
     relative_threshold : float
         Share of a topic's median member similarity that a clause must reach, at least 0.
     max_topics : int
@@ -242,10 +243,12 @@ def text_memberships(
     best_score = np.empty(len(clauses))
     primary_relative = np.empty(len(clauses))
     owners_array = np.asarray(owners)
-    # Blocks bound the memory of the (clauses × topics) score matrix on large inputs;
-    # supplied vectors are joined one block at a time, never into one matrix.
+    # Blocks bound the memory of the clause vectors and of the (clauses × topics) score
+    # matrix on large inputs: clauses are embedded, or their supplied vectors joined,
+    # one block at a time.
     blocks = (_joined_blocks(supplied_blocks) if clause_vectors is not None
-              else _split_rows(np.asarray(encode(clauses), dtype=np.float32)))
+              else (np.asarray(encode(clauses[start:start + SCORE_BLOCK]), dtype=np.float32)
+                    for start in range(0, len(clauses), SCORE_BLOCK)))
     start = 0
     for matrix in blocks:
         block = slice(start, start + len(matrix))
@@ -289,11 +292,6 @@ def _joined_blocks(arrays: list[np.ndarray]) -> Iterator[np.ndarray]:
             pending, rows = [], 0
     if pending:
         yield np.concatenate(pending)
-
-
-def _split_rows(matrix: np.ndarray) -> Iterator[np.ndarray]:
-    for start in range(0, len(matrix), SCORE_BLOCK):
-        yield matrix[start:start + SCORE_BLOCK]
 
 
 def _supplied_vectors(vectors: np.ndarray | None, count: int, text_index: int) -> np.ndarray:
