@@ -154,7 +154,7 @@ def topic_hierarchy(
 
 
 def _masked_mean(doc_embeddings: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Mean in float64 of the rows where ``rows`` is True, read in blocks so no full copy is made."""
+    """Return the float64 mean of the rows where ``rows`` is True, summed in blocks without a full copy."""
     total = np.zeros(doc_embeddings.shape[1])
     for start in range(0, len(rows), _MEAN_BLOCK):
         block = slice(start, start + _MEAN_BLOCK)

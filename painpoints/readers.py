@@ -226,7 +226,7 @@ class _Lines:
 
 
 def _breaks_quoting(span: list[str], delimiter: str) -> bool:
-    """Whether these lines break strict CSV quoting (a quote left open, text after a closing quote)."""
+    """Return whether these lines break strict CSV quoting (a quote left open, text after a closing quote)."""
     try:
         for _ in csv.reader(span, delimiter=delimiter, strict=True):
             pass
@@ -239,13 +239,13 @@ def _stray_quote_cells(record: list[str], span: list[str], width: int, delimiter
     """Return a record's first line read with its opening quote as a character, or ``None``.
 
     A quote that opens a cell and is never closed makes the csv module read the lines
-    after it into that cell, up to the next quote anywhere in the file. ``record`` is
-    taken to be such a case, and its first line is returned as cells, when its lines
-    ``span`` break strict quoting and reading the quote as a character gives the first
-    line at least ``width`` cells (a delimiter in the text after the quote adds
-    cells) and each line between the first and the last exactly ``width``. The last
-    line is left out: the quote that closed the cell there may be a stray one too,
-    and the caller reads that line again.
+    after it into that cell, up to the next quote anywhere in the file. The caller
+    has found that the record's lines ``span`` break strict quoting. The record is
+    taken for such a case when reading the quote as a character gives the first line
+    at least ``width`` cells (a delimiter in the text after the quote adds cells) and
+    each line between the first and the last exactly ``width``. The last line is left
+    out because the quote that closed the cell there may be a stray one too, and the
+    caller reads that line again.
     """
     opened = next((index for index, cell in enumerate(record) if "\n" in cell or "\r" in cell), None)
     if opened is None:
@@ -256,8 +256,8 @@ def _stray_quote_cells(record: list[str], span: list[str], width: int, delimiter
     if '"' in rest_of_line or not span[0].rstrip("\r\n").endswith('"' + rest_of_line):
         return None  # not an opening quote followed by that line's raw text
     cells = record[:opened] + ('"' + rest_of_line).split(delimiter)
-    following = [cells for cells in csv.reader(span[1:-1], delimiter=delimiter) if cells]
-    if len(cells) < width or any(len(other) != width for other in following):
+    following = [row for row in csv.reader(span[1:-1], delimiter=delimiter) if row]
+    if len(cells) < width or any(len(row) != width for row in following):
         return None
     return cells
 
