@@ -305,7 +305,7 @@ def test_unknown_outcome_rejects_row_when_rare(tmp_path):
     assert feedback.rejections.iloc[0].tolist() == [5, "是否流失", "不确定", "unknown_outcome_value"]
     rows[2] = ("T1", "闪退", "也许")
     path.write_text(_csv_text(rows), encoding="utf-8")
-    with pytest.raises(InputDataError, match=r"Row 2, column '是否流失'.*holds '也许'"):
+    with pytest.raises(InputDataError, match=r"Column '是否流失' .* in 2 of its 12 filled rows, first in row 2: '也许'"):
         load_feedback(path, AnalysisSettings())
 
 
