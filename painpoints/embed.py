@@ -407,7 +407,11 @@ def embed_texts(
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     key = cache_key(embedder)
     known = cache.get(key, hashes) if cache else {}
-    missing = [index for index, text_hash in enumerate(hashes) if text_hash not in known]
+    # Longest first: each call then gets texts of about one length, so batches carry
+    # little padding (the backends sort only within a call), and the time-left
+    # estimate starts high and falls instead of growing.
+    missing = sorted((index for index, text_hash in enumerate(hashes) if text_hash not in known),
+                     key=lambda index: -len(texts[index]))
     for index, text_hash in enumerate(hashes):
         if text_hash in known:
             vectors[index] = known[text_hash]
