@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Final
 
@@ -135,8 +135,33 @@ class KeywordTokenizer:
 
     def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
         self.stop_words = stop_words(extra_stop_words)
+        # Tokens of the texts given to remember_joined, and of their joined forms.
+        self._known: dict[str, list[str]] = {}
+
+    def remember_joined(self, texts: Sequence[str], separator: str = " ") -> None:
+        """Tokenise each text once and give ``separator.join(texts)`` their tokens in turn.
+
+        BERTopic's c-TF-IDF tokenises each topic's texts joined into one document. A
+        joined document registered here is not tokenised again, and it gets each
+        text's own tokens: a text without Chinese keeps its English lemmas beside
+        Chinese ones, and no bigram joins the last word of one text to the next.
+        Line breaks and tabs become spaces in the key, as BERTopic's preprocessing
+        does before the vectoriser sees a document.
+        """
+        tokens: list[str] = []
+        for text in texts:
+            known = self._known.get(text)
+            if known is None:
+                known = self._known[text] = self._tokenize(text)
+            tokens.extend(known)
+        joined = separator.join(texts).replace("\n", " ").replace("\t", " ")
+        self._known[joined] = tokens
 
     def __call__(self, text: str) -> list[str]:
+        known = self._known.get(text)
+        return list(known) if known is not None else self._tokenize(text)
+
+    def _tokenize(self, text: str) -> list[str]:
         chinese, english = _pipelines()
         text = _PLACEHOLDER.sub(" ", text)
         is_english = not _CJK.search(text)

@@ -91,3 +91,30 @@ def test_customer_service_words_stay_whole(tokenizer, text, word, fragments):
     tokens = tokenizer(text)
     assert word in tokens
     assert fragments.isdisjoint(tokens)
+
+
+def test_joined_texts_keep_each_texts_tokens():
+    tokenizer = KeywordTokenizer()
+    texts = ["The courier was late", "delivery lost again", "快递太慢了"]
+    alone = [tokenizer(text) for text in texts]
+    tokenizer.remember_joined(texts)
+    joined = tokenizer(" ".join(texts))
+    assert joined == alone[0] + alone[1] + alone[2]
+    # Read as one document, the Chinese text would send the English words through jieba,
+    # and "late delivery" would join two texts.
+    assert "late delivery" not in joined
+    assert "courier" in joined
+
+
+def test_joined_texts_tokenised_once(monkeypatch):
+    tokenizer = KeywordTokenizer()
+    calls = []
+    tokenize = tokenizer._tokenize
+    monkeypatch.setattr(tokenizer, "_tokenize", lambda text: calls.append(text) or tokenize(text))
+    texts = ["refund\tnot received", "refund not received", "app crashes"]
+    tokenizer.remember_joined(texts[:2])
+    tokenizer.remember_joined(texts[1:])
+    assert calls == texts
+    # Tabs and line breaks become spaces, as BERTopic's preprocessing writes the document.
+    assert tokenizer("refund not received refund not received") == tokenizer(texts[0]) + tokenizer(texts[1])
+    assert calls == texts
