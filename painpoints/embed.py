@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -140,30 +141,45 @@ class SentenceTransformerEmbedder:
         folder = Path(folder)
         if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
             raise ModelNotFoundError("embed.folder_missing", path=str(folder))
-        # Offline mode makes huggingface_hub raise instead of connecting when a file
-        # is missing; it must be set before sentence_transformers is imported.
+        # Offline mode makes huggingface_hub raise instead of connecting when a file is
+        # missing. It must be set before anything imports sentence_transformers.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        # transformers draws a "Loading weights" bar on stderr; the caller owns progress output.
-        bar_was_enabled = transformers_logging.is_progress_bar_enabled()
-        transformers_logging.disable_progress_bar()
-        try:
-            self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        finally:
-            if bar_was_enabled:
-                transformers_logging.enable_progress_bar()
+        self.folder = folder
         self.model_id = model_id
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = int(getter())
+        self._model = None
+        layout = _folder_layout(folder)
+        if layout is None:
+            # An unusual layout: the dimension and pooling are read from the loaded model.
+            layout = (_model_dimension(self.model), _mean_pooled(self.model))
+        self.dimension, mean_pooled = layout
         self.bfloat16 = _use_bfloat16()
         self.precision = "bfloat16" if self.bfloat16 else "float32"
         self.cache_key = f"{model_id}/bf16" if self.bfloat16 else model_id
-        if not _mean_pooled(self.model):
+        if not mean_pooled:
             # Instance attribute: painpoints.clause_vectors looks for a callable.
             self.encode_with_clauses = None
+
+    @property
+    def model(self):
+        """The sentence-transformers model, loaded on first use.
+
+        A re-run whose vectors all come from the cache never needs it, and loading it
+        takes about 2 s (importing sentence-transformers, reading the weights).
+        """
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            # transformers draws a "Loading weights" bar on stderr; the caller owns progress output.
+            bar_was_enabled = transformers_logging.is_progress_bar_enabled()
+            transformers_logging.disable_progress_bar()
+            try:
+                self._model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+            finally:
+                if bar_was_enabled:
+                    transformers_logging.enable_progress_bar()
+        return self._model
 
     def _precision(self):
         """Return the autocast context of the forward pass (a no-op context in float32)."""
@@ -228,6 +244,36 @@ class SentenceTransformerEmbedder:
             for (row, index, _), vector in zip(alone, self.encode([clause for _, _, clause in alone])):
                 clause_vectors[row][index] = vector
         return unit_rows(vectors), clause_vectors
+
+
+def _model_dimension(model) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def _folder_layout(folder: Path) -> tuple[int, bool] | None:
+    """Read a model folder's output dimension and whether it mean-pools, without loading it.
+
+    Known only for a transformer, one pooling mode and an optional normalisation, with
+    a fast tokenizer (``tokenizer.json``), as all-MiniLM-L6-v2 and most
+    sentence-transformers models are saved. Returns None for any other layout, and the
+    caller loads the model to find out.
+    """
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [str(module["type"]).rsplit(".", 1)[-1] for module in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        dimension = int(pooling["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    modes = {key for key, value in pooling.items() if key.startswith("pooling_mode_") and value is True}
+    if isinstance(pooling.get("pooling_mode"), str):
+        modes = {f"pooling_mode_{pooling['pooling_mode']}_tokens"}
+    if len(modes) != 1 or not (folder / modules[0]["path"] / "tokenizer.json").is_file():
+        return None
+    return dimension, modes == {"pooling_mode_mean_tokens"}
 
 
 def _mean_pooled(model) -> bool:

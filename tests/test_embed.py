@@ -105,6 +105,69 @@ def test_minilm_loads_offline_and_embeds(monkeypatch):
 
 
 @pytest.mark.real_model
+def test_minilm_loads_on_first_use(tmp_path):
+    from painpoints import embed
+
+    embedder = load_embedder("minilm-en")
+    assert embedder._model is None
+    # The layout read from the folder is the loaded model's own.
+    assert embedder.dimension == embed._model_dimension(embedder.model)
+    assert embed._mean_pooled(embedder.model) is True
+    assert callable(embedder.encode_with_clauses)
+
+    texts = ["my parcel is late", "I forgot my PIN"]
+    hashes = ["a", "b"]
+    cache = EmbeddingCache(tmp_path)
+    try:
+        first, _ = embed_texts(texts, hashes, embedder, cache)
+        # A run whose vectors are all cached never loads the model.
+        again = load_embedder("minilm-en")
+        vectors, cached = embed_texts(texts, hashes, again, cache)
+    finally:
+        cache.close()
+    assert cached == 2
+    assert again._model is None
+    np.testing.assert_array_equal(vectors, first)
+
+
+def _model_folder(folder, kinds, pooling, tokenizer=True):
+    import json
+
+    folder.mkdir()
+    paths = ["", "1_Pooling", "2_Dense", "3_Normalize"]
+    modules = [{"idx": index, "name": str(index), "path": paths[index], "type": f"sentence_transformers.models.{kind}"}
+               for index, kind in enumerate(kinds)]
+    (folder / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling), encoding="utf-8")
+    if tokenizer:
+        (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
+    return folder
+
+
+MEAN = {"word_embedding_dimension": 768, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+
+
+@pytest.mark.parametrize("kinds, pooling, tokenizer, expected", [
+    (["Transformer", "Pooling", "Normalize"], MEAN, True, (768, True)),
+    (["Transformer", "Pooling"], MEAN, True, (768, True)),
+    (["Transformer", "Pooling"], {**MEAN, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True},
+     True, (768, False)),
+    (["Transformer", "Pooling"], {"word_embedding_dimension": 384, "pooling_mode": "mean"}, True, (384, True)),
+    # Two pooling modes are concatenated, a Dense layer changes the dimension, and a slow
+    # tokenizer has no offsets: the model must be loaded to know.
+    (["Transformer", "Pooling"], {**MEAN, "pooling_mode_max_tokens": True}, True, None),
+    (["Transformer", "Pooling", "Dense"], MEAN, True, None),
+    (["Transformer", "Pooling"], MEAN, False, None),
+    (["Transformer", "Pooling"], {"pooling_mode_mean_tokens": True}, True, None),
+])
+def test_folder_layout_read_without_loading(tmp_path, kinds, pooling, tokenizer, expected):
+    from painpoints.embed import _folder_layout
+
+    assert _folder_layout(_model_folder(tmp_path / "model", kinds, pooling, tokenizer)) == expected
+
+
+@pytest.mark.real_model
 def test_e5_embeds_chinese_by_meaning():
     embedder = load_embedder("e5-multilingual")
     vectors = embedder.encode(["快递三天了还没到", "物流太慢，包裹一直没送来", "退款申请被驳回了"])
