@@ -83,8 +83,10 @@ def _configure(lang_ui: str | None, verbose: bool) -> None:
             set_language(lang_ui)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--lang-ui") from error
+    # The log is technical and in English, so without -v only errors reach the screen.
+    # What a user must know is in the summary, in the interface language.
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.ERROR,
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
