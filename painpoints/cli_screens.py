@@ -1,4 +1,4 @@
-"""How painpoints adapts typer's help and error screens: folding, flags, words, errors.
+"""Adaptations of typer's help and error screens: folding, flags, words, errors.
 
 typer draws the ``--help`` screens and the usage errors (an unknown option, a missing
 argument) itself, in English. These adaptations fold Chinese help text, hide the
@@ -97,6 +97,10 @@ def _localise_typer_words() -> None:
 # typer's own error messages (its vendored click), and the catalogue entry that gives
 # each in the interface language. The named groups become the entry's parameters.
 ERROR_PATTERNS: Final = (
+    # The options every command has, given before the command instead of after it.
+    (re.compile(r"No such option: (?P<name>--lang-ui|--store|--verbose|-v)(?: \(.*\))?", re.S),
+     "cli.error_option_after_command"),
+    (re.compile(r"Missing argument 'feedback'\.", re.S), "cli.error_missing_file"),
     (re.compile(r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)", re.S), "cli.error_no_option_hint"),
     (re.compile(r"No such option: (?P<name>\S+)", re.S), "cli.error_no_option"),
     (re.compile(r"No such command '(?P<name>.+?)'\. Did you mean '(?P<hint>.+?)'\?", re.S), "cli.error_no_command_hint"),
@@ -107,7 +111,7 @@ ERROR_PATTERNS: Final = (
     (re.compile(r"Option (?P<name>.+?) does not take a value\.", re.S), "cli.error_takes_no_value"),
     (re.compile(r"Invalid value for (?P<name>.+?): (?P<detail>.*)", re.S), "cli.error_invalid_value"),
 )
-# Why a value is invalid, in the words of typer's number conversions.
+# Reasons for an invalid value, in the words of typer's number conversions.
 DETAIL_PATTERNS: Final = (
     (re.compile(r"Input should be a valid integer.*", re.S), "cli.error_detail_integer"),
     (re.compile(r"Input should be a valid number.*", re.S), "cli.error_detail_number"),

@@ -104,8 +104,8 @@ def _print_reused(output: Console, info: dict) -> None:
 
 def _print_sentiment(output: Console, info: dict) -> None:
     sentiment = info.get("sentiment") or {}
-    if not sentiment:
-        return
+    if not sentiment or not any(sentiment.get("rows_by_label", {}).values()):
+        return  # no row was scored, for example when no row has text
     key = f"cli.sentiment_method.{sentiment['method']}"
     # Methods without a catalogue name (snownlp, vader, char-ngram …) keep their option value.
     method = tr(key) if key in load_catalogue() else sentiment["method"]
@@ -121,6 +121,11 @@ def _print_sentiment(output: Console, info: dict) -> None:
 
 def _print_topics(output: Console, info: dict) -> None:
     topics = info["topics"]
+    if topics.get("empty_seed_topics"):
+        output.print(tr("cli.empty_seed_topics", names=_join_items(topics["empty_seed_topics"])), style="yellow")
+    if topics["note"] == "topics.too_few_texts" and info["embedding"]["texts_embedded"] == 0:
+        output.print(tr("cli.no_texts", column=info["column_mapping"]["text"]), style="yellow")
+        return
     if topics["note"]:
         minimum = MIN_TEXTS_FOR_TOPICS if topics["note"] == "topics.too_few_texts" else topics["min_topic_size"]
         output.print(tr(topics["note"], count=info["embedding"]["texts_embedded"], minimum=minimum), style="yellow")

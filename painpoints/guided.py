@@ -308,9 +308,9 @@ def fit_guided_topics(
         if members.sum() >= MIN_LEXICAL_MEMBERS:
             centroids[index] = unit_vector(doc_embeddings[members].mean(axis=0))
     doc_topics = np.where(lexical != S.UNCLUSTERED, lexical, assign_to_seeds(doc_embeddings, centroids))
-    for index, seed in enumerate(seeds):
-        if not np.any(doc_topics == index):
-            logger.warning("no text joined seed topic %r (line %d)", seed.name, seed.line)
+    empty_seeds = tuple(seed.name for index, seed in enumerate(seeds) if not np.any(doc_topics == index))
+    if empty_seeds:
+        logger.warning("no text joined the seed topics %s", ", ".join(empty_seeds))
 
     leftover = np.flatnonzero(doc_topics == S.UNCLUSTERED)
     discovered = fit_topics(list(text_array[leftover]), doc_embeddings[leftover], settings, on_stage)
@@ -340,7 +340,7 @@ def fit_guided_topics(
     logger.info("seed topics took %d of %d texts; discovery found %d topics in the other %d",
                 n_docs - leftover.size, n_docs, len(discovered.topic_info), leftover.size)
     return TopicResult(doc_topics, topic_info, share_before, share_after, discovered.min_topic_size,
-                       note, discovered.model)
+                       note, discovered.model, empty_seeds)
 
 
 def _ctfidf_keywords(

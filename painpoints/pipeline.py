@@ -192,6 +192,7 @@ def _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping
                    "outlier_share_before_reduction": topic_result.outlier_share_before,
                    "outlier_share_after_reduction": topic_result.outlier_share_after,
                    "note": topic_result.note,
+                   "empty_seed_topics": list(topic_result.empty_seed_topics),
                    # None, or the sample size, seed and similarity threshold of painpoints.sampling.
                    "fitted_on_sample": topic_result.sample_info() if isinstance(topic_result, SampledTopicResult)
                    else None},

@@ -76,6 +76,9 @@ class TopicResult:
     min_topic_size : int
     note : str
         Catalogue key explaining why no model was fitted, else "".
+    empty_seed_topics : tuple of str
+        Names of the ``--seed-topics`` topics that no text joined; they have no row in
+        ``topic_info``.
     """
 
     doc_topics: np.ndarray
@@ -85,6 +88,7 @@ class TopicResult:
     min_topic_size: int = 0
     note: str = ""
     model: object | None = field(default=None, repr=False)
+    empty_seed_topics: tuple[str, ...] = ()
 
 
 def auto_min_topic_size(n_docs: int) -> int:

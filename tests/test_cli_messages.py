@@ -204,9 +204,13 @@ TYPER_ERRORS = [
     ("No such command 'analyse'. Did you mean 'analyze'?", "没有这个命令：'analyse'。是否要用 'analyze'？",
      "No such command 'analyse'. Did you mean 'analyze'?"),
     ("No such command 'x'.", "没有这个命令：'x'。", "No such command 'x'."),
-    ("Missing argument 'feedback'.", "缺少必填项 'feedback'。", "Missing 'feedback': it is required."),
-    ("Got unexpected extra argument(s) (b c)", "多出了参数：b c。路径中有空格时请加引号。",
-     "Unexpected extra argument(s): b c. Put a path that contains spaces in quotes."),
+    ("Missing argument 'feedback'.", "缺少要分析的反馈导出文件：painpoints analyze 文件",
+     "Missing the feedback export to analyse: painpoints analyze FILE"),
+    ("Missing option '--name'.", "缺少必填项 '--name'。", "Missing '--name': it is required."),
+    ("No such option: --lang-ui", "--lang-ui 要写在命令之后，例如：painpoints analyze 导出文件.csv --lang-ui …",
+     "--lang-ui goes after the command, for example: painpoints analyze export.csv --lang-ui …"),
+    ("Got unexpected extra argument(s) (b c)", "多出了参数：b c。每个命令最多接受一个文件；路径中有空格时请加引号。",
+     "Unexpected extra argument(s): b c. A command takes at most one file; put a path that contains spaces in quotes."),
     ("Option '--embedding' requires an argument.", "选项 '--embedding' 需要一个值。", "Option '--embedding' needs a value."),
     ("Option '--no-redact' does not take a value.", "选项 '--no-redact' 不带值。", "Option '--no-redact' takes no value."),
     ("Invalid value for '--min-topic-size': Input should be a valid integer, unable to parse string as an integer",
@@ -231,7 +235,7 @@ def test_typer_errors_translated(message, zh, en):
 
 
 @pytest.mark.parametrize("language, words", [
-    ("zh", ["用法：", "查看帮助", "没有这个选项：--foo"]),
+    ("zh", ["用法：", "--help --lang-ui zh", "查看中文帮助", "没有这个选项：--foo"]),
     ("en", ["Usage: ", "for help", "No such option: --foo"]),
 ])
 def test_usage_error_screen_in_interface_language(tmp_path, language, words):
@@ -240,3 +244,54 @@ def test_usage_error_screen_in_interface_language(tmp_path, language, words):
     assert result.returncode == 2
     for word in words:
         assert word in result.stderr, result.stderr
+
+
+NO_TEXT_SUMMARY = {
+    "en": "No row has text left after cleaning: column '反馈内容' is empty or holds only filler",
+    "zh": "清洗后没有任何一行留有文本：'反馈内容' 列为空或只有填充内容",
+}
+EMPTY_SEED_SUMMARY = {
+    "en": "No text joined the seed topics 发票问题, so they are not in the results.",
+    "zh": "没有文本归入种子话题 发票问题，因此结果中没有这些话题。",
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_summary_says_text_column_empty(tmp_path, language):
+    export = tmp_path / "feedback.csv"
+    pd.DataFrame({"反馈内容": ["", "好", "N/A"] * 10, "是否流失": ["是", "否", "否"] * 10}).to_csv(export, index=False)
+    output = _analyze(export, tmp_path / "out", language)
+    assert _flat(NO_TEXT_SUMMARY[language]) in _flat(output)
+    # The note for too few texts would call every text unclustered, which none is.
+    assert "reported as unclustered" not in output
+    assert "所有文本都记为未归类" not in output
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_summary_names_empty_seed_topics(tmp_path, language):
+    export = tmp_path / "feedback.csv"
+    pd.DataFrame({"反馈内容": SKIPPED_TEXTS[:25]}).to_csv(export, index=False)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("物流: 物流, 快递\n发票问题: 发票, 开票\n", encoding="utf-8")
+    output = _analyze(export, tmp_path / "out", language, "--seed-topics", str(seeds))
+    assert _flat(EMPTY_SEED_SUMMARY[language]) in _flat(output)
+    info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert info["topics"]["empty_seed_topics"] == ["发票问题"]
+
+
+def test_english_log_hidden_without_verbose(tmp_path):
+    # A repaired quote logs an English warning; without -v only the summary line shows.
+    export = tmp_path / "feedback.csv"
+    lines = ["反馈内容,是否流失"] + [f"{text},否" for text in SKIPPED_TEXTS[:25]]
+    lines[3] = '"' + lines[3]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    quiet = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", str(export), "--embedding", "hashing",
+                            "--out", str(tmp_path / "out"), "--store", str(tmp_path / "runs.duckdb"),
+                            "--lang-ui", "zh"], capture_output=True, text=True, cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "文件中有未闭合的引号" in _flat(quiet.stdout + quiet.stderr)
+    assert "WARNING" not in quiet.stdout + quiet.stderr
+    verbose = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", str(export), "--embedding", "hashing",
+                              "--out", str(tmp_path / "out2"), "--store", str(tmp_path / "runs.duckdb"),
+                              "--lang-ui", "zh", "-v"], capture_output=True, text=True, cwd=tmp_path)
+    assert _flat("a quote opening a cell is never closed") in _flat(verbose.stdout + verbose.stderr)
