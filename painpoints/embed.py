@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -435,6 +435,18 @@ class EmbeddingCache:
         self.connection.close()
 
 
+def uncached_order(texts: Sequence[str], hashes: Sequence[str], known: Container[str]) -> list[int]:
+    """Return the positions of the texts whose hash is not in ``known``, longest text first.
+
+    Longest first, each call of ``BATCH_SIZE * 4`` texts gets texts of about one
+    length, so its batches carry little padding (the backends sort only within a
+    call), and the time-left estimate starts high and falls instead of growing. The
+    Ray engine embeds in this order too, so both send the same texts to each call.
+    """
+    missing = [index for index, text_hash in enumerate(hashes) if text_hash not in known]
+    return sorted(missing, key=lambda index: -len(texts[index]))
+
+
 def embed_texts(
     texts: Sequence[str],
     hashes: Sequence[str],
@@ -453,11 +465,7 @@ def embed_texts(
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     key = cache_key(embedder)
     known = cache.get(key, hashes) if cache else {}
-    # Longest first: each call then gets texts of about one length, so batches carry
-    # little padding (the backends sort only within a call), and the time-left
-    # estimate starts high and falls instead of growing.
-    missing = sorted((index for index, text_hash in enumerate(hashes) if text_hash not in known),
-                     key=lambda index: -len(texts[index]))
+    missing = uncached_order(texts, hashes, known)
     for index, text_hash in enumerate(hashes):
         if text_hash in known:
             vectors[index] = known[text_hash]

@@ -39,6 +39,7 @@ from painpoints.embed import (
     EmbeddingCache,
     cache_key,
     load_embedder,
+    uncached_order,
 )
 from painpoints.errors import PainpointsError, SettingsError
 from painpoints.sampling import (
@@ -366,7 +367,7 @@ class RayEngine:
         for index, text_hash in enumerate(hashes):
             if text_hash in known:
                 vectors[index] = known[text_hash]
-        missing = np.array([index for index, text_hash in enumerate(hashes) if text_hash not in known], dtype=np.int64)
+        missing = np.array(uncached_order(texts, hashes, known), dtype=np.int64)
         if progress:
             progress(len(texts) - missing.size, len(texts))
         if missing.size:
