@@ -287,7 +287,7 @@ def test_no_usable_rows_message(tmp_path):
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "Traceback" not in output
-    assert f"Only 0 distinct texts with content; at least {MIN_TEXTS_FOR_TOPICS} are needed" in output
+    assert "No row has text left after cleaning: column '反馈内容' is empty or holds only filler" in output
     assert "no content 9" in output
 
 
