@@ -82,7 +82,7 @@ def _configure(lang_ui: str | None, verbose: bool) -> None:
         try:
             set_language(lang_ui)
         except ValueError as error:
-            raise typer.BadParameter(str(error), param_hint="--lang-ui") from error
+            raise typer.BadParameter(tr("cli.error_lang_ui", value=lang_ui), param_hint="--lang-ui") from error
     # The log is technical and in English, so without -v only errors reach the screen.
     # What a user must know is in the summary, in the interface language.
     logging.basicConfig(
@@ -244,7 +244,7 @@ def analyze(
     sentiment: str = typer.Option("auto", "--sentiment", help=tr("cli.opt_sentiment")),
     sentiment_label_col: Optional[str] = typer.Option(None, "--sentiment-label-col",
                                                       help=tr("cli.opt_sentiment_label_col")),
-    out: Optional[Path] = typer.Option(None, "--out", help=tr("cli.opt_out")),
+    out: Optional[Path] = typer.Option(None, "--out", help=f"{tr('cli.opt_out')} {tr('cli.opt_out_default')}"),
     store: Optional[Path] = StoreOption,
     lang_ui: Optional[str] = LangUiOption,
     verbose: bool = VerboseOption,

