@@ -42,10 +42,27 @@ def _print_rows(output: Console, result, out_dir: Path) -> None:
     if repaired:
         output.print(tr("cli.repaired_quotes", rows=_row_numbers(repaired)), style="yellow")
 
+    _print_event_value(output, info)
     skipped = result.skipped_rows
     if len(skipped):
         output.print(tr("cli.skipped_rows", count=skipped[S.ROW_NUMBER].nunique(), groups=_skipped_groups(skipped),
                         file=out_dir / "rejected_rows.csv"), style="yellow")
+
+
+def _print_event_value(output: Console, info: dict) -> None:
+    """With --event-value, say how many rows hold it and which other values count as not churned."""
+    counts = info.get("outcome_values")
+    if not counts or not counts["other_rows"]:
+        return
+    item_separator, _ = LIST_SEPARATORS[get_language()]
+    values = item_separator.join(f"{value} {count:,}" for value, count in counts["other_values"].items())
+    if sum(counts["other_values"].values()) < counts["other_rows"]:
+        values += item_separator + "…"
+    mapping = info["customers_column_mapping"] or {}
+    column = mapping.get("outcome") or info["column_mapping"]["outcome"]
+    output.print(tr("cli.event_value_counts", column=column, event_rows=counts["event_rows"],
+                    event_value=counts["event_value"], other_rows=counts["other_rows"], values=values),
+                 markup=False, highlight=False)
 
 
 def _row_numbers(rows: list[int]) -> str:

@@ -136,6 +136,30 @@ def unknown_outcomes(values: pd.Series, event_value: str | None) -> pd.Series:
     return ~(lowered.isin(EVENT_SPELLINGS) | lowered.isin(NON_EVENT_SPELLINGS) | cleaned.eq(""))
 
 
+# Other outcome values named per run in run.json and the summary; the rest are counted.
+OTHER_OUTCOME_VALUES: Final = 10
+
+
+def outcome_value_counts(values: pd.Series, event_value: str | None) -> dict | None:
+    """Count what an outcome column holds when ``event_value`` decides the event.
+
+    Returns None without ``event_value``. Otherwise ``{"event_value", "event_rows",
+    "other_rows", "other_values"}``, where ``other_values`` maps the most frequent
+    other cells (at most ``OTHER_OUTCOME_VALUES``) to their row counts; blank cells
+    count in neither. Every other value counts as no event, so a misspelled
+    ``--event-value`` variant shows here.
+    """
+    if event_value is None:
+        return None
+    cleaned = values.astype(str).str.strip()
+    wanted = str(event_value).strip()
+    filled = cleaned[cleaned.ne("")]
+    event = filled.eq(wanted) | filled.str.lower().eq(wanted.lower())
+    others = filled[~event].value_counts()
+    return {"event_value": wanted, "event_rows": int(event.sum()), "other_rows": int((~event).sum()),
+            "other_values": {str(value): int(count) for value, count in others.head(OTHER_OUTCOME_VALUES).items()}}
+
+
 def parse_outcome(
     values: pd.Series, event_value: str | None, path: str, column: str, max_unknown_share: float = 0.0
 ) -> pd.Series:

@@ -39,6 +39,7 @@ from painpoints.columns import (
     detect_columns,
     find_column,
     normalise_header,
+    outcome_value_counts,
     parse_dates,
     parse_number,
     parse_outcome,
@@ -94,6 +95,8 @@ class Feedback:
     label_columns : tuple of str
         Unmapped columns that look like sentiment labels (a rating, 满意/不满意), see
         :func:`painpoints.sentiment.label_column_candidates`.
+    outcome_values : dict or None
+        With ``--event-value``, the counts of :func:`painpoints.columns.outcome_value_counts`.
     """
 
     documents: pd.DataFrame
@@ -102,6 +105,7 @@ class Feedback:
     has_customer_column: bool
     rejections: pd.DataFrame
     label_columns: tuple[str, ...] = ()
+    outcome_values: dict | None = None
 
 
 def _reject(documents: pd.DataFrame, rows: pd.Series, column: str, values: pd.Series, reason: str) -> pd.DataFrame:
@@ -182,6 +186,7 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
         documents[S.CHURNED] = parse_outcome(outcome, settings.event_value, info.path, mapping.outcome,
                                              MAX_UNKNOWN_OUTCOME_SHARE).to_numpy()
         unknown = pd.Series(unknown_outcomes(outcome, settings.event_value).to_numpy())
+        outcome_values = outcome_value_counts(outcome, settings.event_value)
         rejections.append(_reject(documents, unknown, mapping.outcome, outcome, "unknown_outcome_value"))
     elif settings.event_value is not None:
         raise InputDataError("ingest.no_outcome_column", path=info.path, value=settings.event_value,
@@ -201,14 +206,15 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
                     table[S.REASON].value_counts().to_dict())
     mapped = [column for column in vars(mapping).values() if column]
     label_columns = tuple(label_column_candidates(frame, exclude=mapped))
-    return Feedback(documents, mapping, info, has_customer_column, table, label_columns)
+    return Feedback(documents, mapping, info, has_customer_column, table, label_columns,
+                    outcome_values if mapping.outcome else None)
 
 
 def load_customers(
     path: str | Path,
     settings: AnalysisSettings,
     covariates: tuple[str, ...] = (),
-) -> tuple[pd.DataFrame, ColumnMapping, TableInfo]:
+) -> tuple[pd.DataFrame, ColumnMapping, TableInfo, dict | None]:
     """Read a customers file: one row per customer with the outcome, value and covariates.
 
     Returns
@@ -218,6 +224,9 @@ def load_customers(
         covariate columns found in the file.
     mapping : ColumnMapping
     info : TableInfo
+    outcome_values : dict or None
+        With ``--event-value`` and an outcome column, the counts of
+        :func:`painpoints.columns.outcome_value_counts`.
 
     Raises
     ------
@@ -254,11 +263,13 @@ def load_customers(
     if resolved["outcome"]:
         customers[S.CHURNED] = parse_outcome(frame[resolved["outcome"]], settings.event_value, info.path,
                                              resolved["outcome"]).to_numpy()
+        outcome_values = outcome_value_counts(frame[resolved["outcome"]], settings.event_value)
     else:
         customers[S.CHURNED] = pd.array([pd.NA] * len(frame), dtype="boolean")
+        outcome_values = None
     customers[S.VALUE] = parse_number(frame[resolved["value"]]).to_numpy() if resolved["value"] else float("nan")
     for covariate in covariates:
         if covariate in frame.columns:
             customers[covariate] = frame[covariate].to_numpy()
     mapping = ColumnMapping(customer_id=resolved["customer_id"], outcome=resolved["outcome"], value=resolved["value"])
-    return customers, mapping, info
+    return customers, mapping, info, outcome_values

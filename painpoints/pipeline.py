@@ -269,9 +269,14 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
         *((settings.sentiment_label_col,) if settings.sentiment_label_col else ()),
     ]))
     feedback = load_feedback(feedback_path, settings, extra_columns)
-    customers = customers_mapping = customers_info = None
+    customers = customers_mapping = None
+    # The outcome comes from the customers file when it has an outcome column.
+    outcome_values = feedback.outcome_values
     if customers_path is not None:
-        customers, customers_mapping, customers_info = load_customers(customers_path, settings, extra_columns)
+        customers, customers_mapping, _, customers_outcome_values = load_customers(customers_path, settings,
+                                                                                    extra_columns)
+        if customers_mapping.outcome:
+            outcome_values = customers_outcome_values
     _check_named_columns(settings, feedback, customers)
     # Read before embedding, so an invalid seed file fails before the slow stages.
     seeds = read_seed_topics(settings.seed_topics) if settings.seed_topics else None
@@ -392,6 +397,8 @@ def _run_stages(feedback_path, settings: AnalysisSettings, customers_path, embed
     info = _run_info(run_id, feedback_path, customers_path, feedback, customers_mapping, documents, settings,
                      backend_name, embedder, len(texts), cached, topic_result, analysis, timings)
     info["sentiment"] = sentiment_info
+    # With --event-value: rows holding it, and the other values, which count as no event.
+    info["outcome_values"] = outcome_values
     # Stages whose result was read from painpoints.result_cache instead of computed.
     info["reused_results"] = sorted(stage for stage, done in reused.items() if done)
     several = memberships.groupby(S.ROW_NUMBER).size()

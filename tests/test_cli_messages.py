@@ -336,6 +336,25 @@ def test_summary_says_text_column_empty(tmp_path, language):
     assert "所有文本都记为未归类" not in output
 
 
+EVENT_VALUE_SUMMARY = {
+    "en": "Outcome column 状态: 9 rows hold '流失' and count as churned; 16 rows hold another value and count as "
+          "not churned (在网 11, 冻结 5).",
+    "zh": "结果列 状态：9 行的值为 “流失”，记为已流失；16 行为其他值，记为未流失（在网 11、冻结 5）。",
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_summary_names_values_counted_as_not_churned(tmp_path, language):
+    export = tmp_path / "feedback.csv"
+    states = ["流失", "在网", "在网", "流失", "冻结"] * 5
+    states[5] = "在网"
+    pd.DataFrame({"反馈内容": SKIPPED_TEXTS[:25], "状态": states}).to_csv(export, index=False)
+    output = _analyze(export, tmp_path / "out", language, "--outcome-col", "状态", "--event-value", "流失")
+    assert _flat(EVENT_VALUE_SUMMARY[language]) in _flat(output)
+    info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert info["outcome_values"]["other_values"] == {"在网": 11, "冻结": 5}
+
+
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_summary_names_empty_seed_topics(tmp_path, language):
     export = tmp_path / "feedback.csv"

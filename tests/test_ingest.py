@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from painpoints import schema as S
+from painpoints.columns import OTHER_OUTCOME_VALUES, outcome_value_counts
 from painpoints.errors import InputDataError
 from painpoints.ingest import (
     decode_bytes,
@@ -133,7 +134,7 @@ def test_parse_outcome_ambiguous_counts_rows():
     assert raised.value.message("en").startswith(
         "Column '是否流失' of x.csv holds a value that is not a known churn value in 1,500 of its 2,500 filled rows, "
         "first in row 2: '可能'")
-    assert "有 1,500 行的取值不是可识别的流失标记，第一处在第 2 行：'可能'" in raised.value.message("zh")
+    assert "有 1,500 行的取值不是可识别的流失标记，第一处在第 2 行：“可能”" in raised.value.message("zh")
 
 
 def test_parse_outcome_event_value():
@@ -142,6 +143,31 @@ def test_parse_outcome_event_value():
     assert pd.isna(parsed.iloc[3])
     with pytest.raises(InputDataError, match="equals the event value 'churned'"):
         parse_outcome(pd.Series(["0", "1"]), "churned", "x.csv", "label")
+
+
+def test_outcome_value_counts_name_the_other_values():
+    values = pd.Series(["是", "否", " 否", "暂停", "", "是 ", "否"])
+    assert outcome_value_counts(values, None) is None
+    assert outcome_value_counts(values, "是") == {"event_value": "是", "event_rows": 2, "other_rows": 4,
+                                                  "other_values": {"否": 3, "暂停": 1}}
+    many = pd.Series([f"v{index}" for index in range(30)] + ["x"])
+    counts = outcome_value_counts(many, "x")
+    assert counts["other_rows"] == 30 and len(counts["other_values"]) == OTHER_OUTCOME_VALUES
+
+
+def test_event_value_counts_come_from_the_file_that_gives_the_outcome(tmp_path):
+    feedback = load_feedback(_write(tmp_path / "f.csv", "review,label\n好吃,0\n太慢了,1\n凉了,2\n"),
+                             AnalysisSettings(event_value="1", columns=ColumnMapping(outcome="label")))
+    assert feedback.outcome_values == {"event_value": "1", "event_rows": 1, "other_rows": 2,
+                                       "other_values": {"0": 1, "2": 1}}
+    _, _, _, counts = load_customers(_write(tmp_path / "c.csv", "客户ID,状态\n1,流失\n2,在网\n3,冻结\n4,在网\n"),
+                                     AnalysisSettings(event_value="流失", columns=ColumnMapping(outcome="状态")))
+    assert counts == {"event_value": "流失", "event_rows": 1, "other_rows": 3, "other_values": {"在网": 2, "冻结": 1}}
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_load_feedback_keeps_ids_and_maps(tmp_path):
@@ -171,7 +197,7 @@ def test_load_customers_joins_and_rejects_repeats(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text("客户ID,是否流失,月消费,tenure\n007,是,¥1,299.5,3\n010,否,59,20\n", encoding="utf-8")
     path.write_text('客户ID,是否流失,月消费,tenure\n007,是,"¥1,299.5",3\n010,否,59,20\n', encoding="utf-8")
-    customers, mapping, _ = load_customers(path, AnalysisSettings(), covariates=("tenure",))
+    customers, mapping, _, _ = load_customers(path, AnalysisSettings(), covariates=("tenure",))
     assert customers[S.CUSTOMER_ID].tolist() == ["007", "010"]
     assert customers[S.VALUE].tolist() == [1299.5, 59.0]
     assert customers["tenure"].tolist() == ["3", "20"]
@@ -432,7 +458,7 @@ def test_delimiter_found_when_sample_ends_in_quotes(tmp_path):
 def test_customers_file_skips_blank_ids(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text("客户ID,是否流失\n007,是\n,否\n,是\n010,否\n", encoding="utf-8")
-    customers, _, _ = load_customers(path, AnalysisSettings())
+    customers, _, _, _ = load_customers(path, AnalysisSettings())
     assert customers[S.CUSTOMER_ID].tolist() == ["007", "010"]
     assert customers[S.CHURNED].tolist() == [True, False]
 

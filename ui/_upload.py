@@ -171,7 +171,7 @@ def inspect_customers(data: bytes, filename: str, event_value: str | None = None
     settings = AnalysisSettings(event_value=event_value or None)
     with _uploaded_file(data, filename) as path:
         frame, _ = read_table(path)
-        customers, mapping, _ = load_customers(path, settings)
+        customers, mapping, _, _ = load_customers(path, settings)
     return list(map(str, frame.columns)), mapping, len(customers)
 
 
