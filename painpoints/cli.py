@@ -283,6 +283,10 @@ def analyze(
     _run(feedback, settings, customers, out or Path("painpoints-output") / feedback.stem, store)
 
 
+# The British spelling, which the help text uses, runs the same command; hidden from the list.
+app.command("analyse", hidden=True, help=tr("cli.analyze_help"))(analyze)
+
+
 @app.command(help=tr("cli.demo_help"))
 def demo(
     out: Path = typer.Option(Path("painpoints-output") / "demo", "--out", help=tr("cli.opt_out")),

@@ -383,3 +383,11 @@ def test_english_log_hidden_without_verbose(tmp_path):
                               "--out", str(tmp_path / "out2"), "--store", str(tmp_path / "runs.duckdb"),
                               "--lang-ui", "zh", "-v"], capture_output=True, text=True, cwd=tmp_path)
     assert _flat("a quote opening a cell is never closed") in _flat(verbose.stdout + verbose.stderr)
+
+
+def test_british_spelling_runs_analyze_and_stays_out_of_the_list():
+    runner = CliRunner()
+    assert "analyse" not in runner.invoke(cli.app, ["--help"]).output
+    shown = runner.invoke(cli.app, ["analyse", "--help"])
+    assert shown.exit_code == 0
+    assert "--event-value" in shown.output
