@@ -227,7 +227,7 @@ def test_cli_bad_seed_file_message(themed_csv, tmp_path):
     # Rich wraps the message at the terminal width, so compare without whitespace.
     compact = "".join(result.output.split())
     assert "seeds.txt第2行无效" in compact
-    assert "'物流配送快递配送'中没有冒号" in compact
+    assert "“物流配送快递配送”中没有冒号" in compact
     assert "Traceback" not in result.output
 
 

@@ -125,7 +125,7 @@ def test_message_round_trip_through_json():
         "params": {"column": "plan", "customers": 3},
         "en": "covariate 'plan' differs between the rows of 3 customers; "
               "the first non-missing value in input order is used",
-        "zh": "协变量 'plan' 在 3 位客户的多行反馈中取值不一致，按输入顺序取第一个非缺失值",
+        "zh": "协变量 “plan” 在 3 位客户的多行反馈中取值不一致，按输入顺序取第一个非缺失值",
     }
     assert OutcomeMessage.from_dict(stored) == message
 
