@@ -53,8 +53,8 @@ def _wide(char: str) -> bool:
 def line_units(text: str) -> Iterator[tuple[int, int, str]]:
     """Yield ``(start, end, unit)`` for each piece of ``text`` that a line break may not split.
 
-    Latin words stay whole, with the spaces after them; each Chinese character is a unit
-    of its own, except that closing punctuation stays with the character before it and
+    Latin words stay whole, with the spaces after them. Each Chinese character is a
+    unit of its own. Closing punctuation stays with the character before it, and
     opening punctuation with the character after it. ``"默认 50000，至少"`` gives
     ``默``, ``认 ``, ``50000，`` and then ``至``, ``少``.
     """
@@ -82,8 +82,8 @@ def _break_lines_between_characters() -> None:
     Rich breaks lines at spaces only. A Chinese sentence has none, so Rich folded it
     at the column's edge wherever that fell: inside ``e5-multilingual`` or
     ``topic_outcomes.csv``, or before a closing bracket. Rich's line divider reads the
-    units of a line from ``rich._wrap.words``; this replaces it with ``line_units``,
-    which gives the same units for text without Chinese characters.
+    units of a line from ``rich._wrap.words``, and this puts ``line_units`` in its
+    place. For text without Chinese characters both give the same units.
     """
     import rich._wrap
 
