@@ -128,8 +128,9 @@ def measure_nmi(rows: int, seed: int = SEED) -> pd.DataFrame:
     from sklearn.metrics import normalized_mutual_info_score
 
     from painpoints.clean import normalise_text, text_hash
-    from painpoints.embed import EmbeddingCache, embed_texts
+    from painpoints.embed import embed_texts
     from painpoints.topics import TopicSettings, fit_topics
+    from painpoints.vector_cache import EmbeddingCache
 
     frame = pd.read_csv(DATASETS / "shop5_dev.csv").dropna(subset=["review"])
     frame = frame.sample(n=min(rows, len(frame)), random_state=seed)

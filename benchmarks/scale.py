@@ -208,9 +208,10 @@ def _plain_bertopic(export: Path, language: str) -> dict:
 def _agreement(export: Path, model: str, sample_size: int, cache_dir: Path) -> dict:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    from painpoints.embed import EmbeddingCache, embed_texts, load_embedder
+    from painpoints.embed import embed_texts, load_embedder
     from painpoints.sampling import fit_topics_sampled
     from painpoints.topics import TopicSettings, fit_topics
+    from painpoints.vector_cache import EmbeddingCache
 
     texts, hashes, rows = _distinct_texts(export, "")
     cache = EmbeddingCache(cache_dir)

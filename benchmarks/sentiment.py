@@ -60,7 +60,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from painpoints._sentiment_trained import self_trained_scores
 from painpoints.clean import detect_language, normalise_text, text_hash
-from painpoints.embed import EmbeddingCache, embed_texts, load_embedder
+from painpoints.embed import embed_texts, load_embedder
 from painpoints.sentiment import (
     NEUTRAL_BAND,
     _apply_hedges,
@@ -70,6 +70,7 @@ from painpoints.sentiment import (
     prototype_scores,
     score_sentiment,
 )
+from painpoints.vector_cache import EmbeddingCache
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -35,8 +35,9 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from painpoints.clean import normalise_text, text_hash
-from painpoints.embed import EmbeddingCache, embed_texts, load_embedder
+from painpoints.embed import embed_texts, load_embedder
 from painpoints.topics import TopicSettings, fit_topics
+from painpoints.vector_cache import EmbeddingCache
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 CACHE = Path(__file__).resolve().parent / ".cache"

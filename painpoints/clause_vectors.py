@@ -31,7 +31,7 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.clean import text_hash
-from painpoints.embed import Embedder, EmbeddingCache, cache_key, embed_texts
+from painpoints.embed import Embedder, cache_key, embed_texts
 from painpoints.membership import (
     MAX_TOPICS_PER_TEXT,
     PRIMARY_MARGIN,
@@ -40,6 +40,7 @@ from painpoints.membership import (
     split_clauses,
     text_memberships,
 )
+from painpoints.vector_cache import EmbeddingCache
 
 if TYPE_CHECKING:
     from painpoints.engine_ray import RayEngine

@@ -35,14 +35,15 @@ from rich.progress import (
 from rich.text import Text
 
 from painpoints.cli_screens import adapt_typer_screens
-from painpoints.cli_summary import print_summary
+from painpoints.cli_summary import LIST_SEPARATORS, print_summary
 from painpoints.errors import PainpointsError
-from painpoints.i18n import set_language, tr
+from painpoints.i18n import get_language, set_language, tr
 from painpoints.settings import (
     DEFAULT_FIT_SAMPLE_SIZE,
     MAX_UPLOAD_MB,
     AnalysisSettings,
     ColumnMapping,
+    default_cache_dir,
     default_store_path,
 )
 
@@ -322,6 +323,51 @@ def ui(
     # or kill) stops the server too instead of leaving a child process running.
     console.file.flush()
     os.execv(sys.executable, command)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _print_cache(report) -> None:
+    output = Console()
+    output.print(tr("cli.cache_folder", folder=report.folder, size=_megabytes(report.total_bytes)),
+                 markup=False, highlight=False)
+    if report.vectors:
+        models = LIST_SEPARATORS[get_language()][0].join(f"{model} {count:,}" for model, count in report.vectors.items())
+        output.print(tr("cli.cache_vectors", count=sum(report.vectors.values()), size=_megabytes(report.vector_bytes),
+                        models=models), markup=False, highlight=False)
+    else:
+        output.print(tr("cli.cache_no_vectors"))
+    output.print(tr("cli.cache_results", count=report.results, size=_megabytes(report.result_bytes)))
+
+
+@app.command(help=tr("cli.cache_help"))
+def cache(
+    unused_days: Optional[int] = typer.Option(None, "--unused-days", help=tr("cli.opt_unused_days")),
+    clear: bool = typer.Option(False, "--clear", help=tr("cli.opt_cache_clear")),
+    lang_ui: Optional[str] = LangUiOption,
+    verbose: bool = VerboseOption,
+) -> None:
+    from painpoints.vector_cache import cache_report, clear_cache, prune_cache
+
+    _configure(lang_ui, verbose)
+    if clear and unused_days is not None:
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{tr('cli.cache_both_options')}")
+        raise typer.Exit(code=2)
+    if unused_days is not None and unused_days < 0:
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{tr('cli.cache_negative_days', value=unused_days)}")
+        raise typer.Exit(code=2)
+    folder = default_cache_dir()
+    if clear:
+        size = cache_report(folder).total_bytes
+        clear_cache(folder)
+        Console().print(tr("cli.cache_cleared", folder=folder, size=_megabytes(size)), markup=False, highlight=False)
+        return
+    if unused_days is not None:
+        vectors, results = prune_cache(folder, unused_days)
+        Console().print(tr("cli.cache_pruned", vectors=vectors, results=results, days=unused_days))
+    _print_cache(cache_report(folder))
 
 
 def main() -> None:

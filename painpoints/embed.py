@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import tomllib
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from painpoints.errors import ModelNotFoundError, SettingsError
 from painpoints.membership import locate_clauses
+from painpoints.vector_cache import EmbeddingCache
 
 logger = logging.getLogger(__name__)
 
@@ -394,45 +394,6 @@ def load_embedder(name: str, registry: dict[str, BackendSpec] | None = None) -> 
         looked=", ".join(str(folder.resolve()) for folder in candidates),
         known=", ".join(registry),
     )
-
-
-
-
-
-class EmbeddingCache:
-    """Vectors on disk in SQLite, keyed by model id and text hash; survives restarts."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / "embeddings.sqlite"
-        self.connection = sqlite3.connect(self.path)
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model_id TEXT, text_hash TEXT, vector BLOB, "
-            "PRIMARY KEY (model_id, text_hash))"
-        )
-
-    def get(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = list(hashes[start:start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.connection.execute(
-                f"SELECT text_hash, vector FROM vectors WHERE model_id = ? AND text_hash IN ({marks})",
-                [model_id, *chunk],
-            )
-            for text_hash, blob in rows:
-                found[text_hash] = np.frombuffer(blob, dtype=np.float32)
-        return found
-
-    def put(self, model_id: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        self.connection.executemany(
-            "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-            [(model_id, text_hash, vector.astype(np.float32).tobytes()) for text_hash, vector in zip(hashes, vectors)],
-        )
-        self.connection.commit()
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 def uncached_order(texts: Sequence[str], hashes: Sequence[str], known: Container[str]) -> list[int]:

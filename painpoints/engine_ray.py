@@ -36,7 +36,6 @@ from painpoints.clean import clean_documents, mark_repeated_texts
 from painpoints.embed import (
     BATCH_SIZE,
     Embedder,
-    EmbeddingCache,
     cache_key,
     load_embedder,
     uncached_order,
@@ -47,6 +46,7 @@ from painpoints.sampling import (
     fit_topics_sampled,
 )
 from painpoints.topics import StageCallback, TopicResult, TopicSettings, fit_topics
+from painpoints.vector_cache import EmbeddingCache
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from painpoints.clean import clean_documents, skipped_rows
 from painpoints.codebook import Codebook, apply_codebook
 from painpoints.embed import (
     Embedder,
-    EmbeddingCache,
     cache_key,
     choose_backend_name,
     embed_texts,
@@ -53,6 +52,7 @@ from painpoints.sentiment_stage import (
 from painpoints.settings import AnalysisSettings, default_cache_dir
 from painpoints.topic_map import add_map_coordinates
 from painpoints.topics import TopicResult, TopicSettings, fit_topics
+from painpoints.vector_cache import EmbeddingCache
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ everything the result depends on:
 Both stages are deterministic for a given seed, so a result read back equals the one a
 new fit would give. Any change of input, setting, code or package version gives another
 key, and the old file is never read again. Files are written to a temporary name and
-renamed, so a run stopped mid-write leaves no partial entry. Old entries stay until the
-folder is deleted. Each takes some tens of bytes per text. A cache folder that cannot be
+renamed, so a run stopped mid-write leaves no partial entry. Old entries stay until
+``painpoints cache`` removes them (see :mod:`painpoints.vector_cache`) or the folder is
+deleted. Each takes some tens of bytes per text. A cache folder that cannot be
 written only costs the speed-up: the run goes on and logs a warning.
 """
 
@@ -40,10 +41,10 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.sampling import SampledTopicResult
 from painpoints.topics import TopicResult
+from painpoints.vector_cache import RESULTS_FOLDER
 
 logger = logging.getLogger(__name__)
 
-RESULTS_FOLDER: Final = "results"
 # Packages whose version can change a run's result. run.json lists them too.
 VERSIONED_PACKAGES: Final = (
     "painpoints", "bertopic", "umap-learn", "hdbscan", "scikit-learn", "sentence-transformers", "torch",
@@ -119,10 +120,16 @@ class ResultCache:
             return None
         try:
             with np.load(path, allow_pickle=False) as stored:
-                return {name: stored[name] for name in stored.files}
+                arrays = {name: stored[name] for name in stored.files}
         except (OSError, ValueError, KeyError) as error:
             logger.warning("ignoring unreadable cached result %s: %s", path, error)
             return None
+        try:
+            # The modification time marks the last use, which painpoints cache --unused-days reads.
+            os.utime(path)
+        except OSError:
+            pass
+        return arrays
 
     def _write(self, stage: str, key: str, arrays: dict[str, np.ndarray]) -> None:
         try:

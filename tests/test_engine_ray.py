@@ -19,13 +19,14 @@ import pytest
 from painpoints import engine_ray
 from painpoints import schema as S
 from painpoints.clean import text_hash
-from painpoints.embed import EmbeddingCache, HashingEmbedder, embed_texts
+from painpoints.embed import HashingEmbedder, embed_texts
 from painpoints.errors import ModelNotFoundError, SettingsError
 from painpoints.pipeline import run_analysis
 from painpoints.sampling import fit_topics_sampled
 from painpoints.settings import AnalysisSettings
 from painpoints.store import connect, save_run
 from painpoints.topics import TopicSettings
+from painpoints.vector_cache import EmbeddingCache
 from tests.conftest import THEMES_ZH
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,

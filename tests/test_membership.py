@@ -172,7 +172,7 @@ def test_score_blocks_do_not_change_memberships(monkeypatch, block):
 @pytest.mark.parametrize("chunk", [1, 2])
 def test_late_clause_vectors_read_in_chunks(tmp_path, monkeypatch, chunk):
     from painpoints import clause_vectors as module
-    from painpoints.embed import EmbeddingCache
+    from painpoints.vector_cache import EmbeddingCache
 
     texts, primary, _ = _ticket_set()
     embedder = _LateHashing()
@@ -192,7 +192,7 @@ def test_late_clause_vectors_read_in_chunks(tmp_path, monkeypatch, chunk):
 
 
 def test_late_clause_vectors_cached_per_text(tmp_path):
-    from painpoints.embed import EmbeddingCache
+    from painpoints.vector_cache import EmbeddingCache
 
     texts = ["快递五天了还没到，退款也没到账", "快递五天了还没到，客服态度很好", "好的", "退款两周没到账，电话打不通"]
     topics = np.array([0, 1, 0, -1])
@@ -223,7 +223,8 @@ def test_late_clause_vectors_cached_per_text(tmp_path):
 def test_recorder_caches_clauses_while_embedding(tmp_path):
     from painpoints.clause_vectors import LateClauseRecorder
     from painpoints.clean import text_hash
-    from painpoints.embed import EmbeddingCache, embed_texts
+    from painpoints.embed import embed_texts
+    from painpoints.vector_cache import EmbeddingCache
 
     texts = ["快递五天了还没到，退款也没到账", "好的", "The app crashes on startup and the hotline never answers"]
     hashes = [text_hash(text) for text in texts]

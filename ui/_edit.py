@@ -14,7 +14,7 @@ from painpoints import codebook as C
 from painpoints import editing
 from painpoints import schema as S
 from painpoints.clean import text_hash
-from painpoints.embed import Embedder, EmbeddingCache, embed_texts, load_embedder
+from painpoints.embed import Embedder, embed_texts, load_embedder
 from painpoints.i18n import tr
 from painpoints.outcomes import topic_outcomes
 from painpoints.settings import default_cache_dir
@@ -25,6 +25,7 @@ from painpoints.store import (
     save_codebook,
     save_edited_run,
 )
+from painpoints.vector_cache import EmbeddingCache
 
 DRIFT_CHANGES = ("new", "grown", "shrunk", "vanished", "stable")
 
