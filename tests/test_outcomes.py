@@ -499,6 +499,19 @@ def test_nobody_churned_leaves_or_nan():
     assert note.text("en") == "no customer churned, so lift and odds ratios are left empty"
 
 
+def test_population_note_counts_customers_without_text():
+    # c07's only row has no content; c01 has one row without content besides topic rows.
+    documents = pd.concat([toy_documents(), make_documents([("c01", "no_content", -2, True, 10.0)])],
+                          ignore_index=True)
+    result = topic_outcomes(documents, {})
+    note = outcome_note(result.messages, "population_feedback_without_text")
+    assert note.params == {"without_text": 1}
+    assert "including 1 whose rows have no text (line −2)" in note.text("en")
+    with_text_only = toy_documents()[lambda frame: frame[S.STATUS] != "no_content"]
+    plain = topic_outcomes(with_text_only, {})
+    assert outcome_note(plain.messages, "population_feedback").params == {}
+
+
 # --- customers file -------------------------------------------------------------------
 
 

@@ -50,6 +50,8 @@ class Population:
     without_feedback: int
     # Per covariate taken from the documents: customers whose rows have different values.
     covariate_conflicts: dict[str, int] = field(default_factory=dict)
+    # Customers with feedback rows, all of them without content (blank or filler only).
+    without_text: int = 0
 
 
 def customer_memberships(
@@ -229,16 +231,19 @@ def population_of(
         frame, conflicts = _covariates_from_documents(frame, usable, feedback_ids, from_documents)
 
     without_feedback = int((~frame[S.CUSTOMER_ID].isin(feedback_ids)).sum())
+    with_text = feedback_ids[(usable[S.STATUS] != STATUS_NO_CONTENT).to_numpy()]
+    without_text = int((frame[S.CUSTOMER_ID].isin(feedback_ids) & ~frame[S.CUSTOMER_ID].isin(with_text)).sum())
     logger.info(
         "population from %s: %d customers, %d churned, %d left out with unknown outcome, "
-        "%d without feedback",
+        "%d without feedback, %d with feedback rows that have no content",
         source,
         len(frame),
         int(frame[S.CHURNED].sum()),
         unknown,
         without_feedback,
+        without_text,
     )
-    return Population(frame, source, unknown, without_feedback, conflicts)
+    return Population(frame, source, unknown, without_feedback, conflicts, without_text)
 
 
 def _covariates_from_documents(

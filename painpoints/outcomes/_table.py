@@ -196,7 +196,7 @@ def topic_outcomes(
         )
 
     messages = _population_messages(
-        population.source, population.unknown_outcome, population.without_feedback, unit
+        population.source, population.unknown_outcome, population.without_feedback, unit, population.without_text
     )
     for column, conflicts in population.covariate_conflicts.items():
         if conflicts:
@@ -250,13 +250,15 @@ def topic_outcomes(
 
 
 def _population_messages(
-    source: PopulationSource, unknown_outcome: int, without_feedback: int, unit: str
+    source: PopulationSource, unknown_outcome: int, without_feedback: int, unit: str, without_text: int = 0
 ) -> list[OutcomeMessage]:
     messages = []
     if source == POPULATION_CUSTOMERS_FILE:
         messages.append(
             OutcomeMessage.of("population_customers_file", without_feedback=without_feedback)
         )
+    elif without_text:
+        messages.append(OutcomeMessage.of("population_feedback_without_text", without_text=without_text))
     else:
         messages.append(OutcomeMessage.of("population_feedback"))
     if unknown_outcome:
