@@ -11,6 +11,7 @@ typer release that renames one falls back to typer's own screen.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from typing import Final, Iterator
 
@@ -191,8 +192,45 @@ def translate_error(message: str, value: object | None = None) -> str:
             params = matched.groupdict()
             if "detail" in params:
                 params["detail"] = _detail(params["detail"], value)
+            if key == "cli.error_option_after_command":
+                params["option"] = f"{params['name']} …"
             return tr(key, **params)
     return message
+
+
+def _command_options(context) -> dict[str, bool]:
+    """Map each option of the subcommands of ``context``'s group to whether it is a flag.
+
+    Empty when ``context`` belongs to a subcommand, whose unknown options are misspelt.
+    """
+    commands = getattr(getattr(context, "command", None), "commands", None)
+    if not isinstance(commands, dict):
+        return {}
+    return {name: bool(getattr(param, "is_flag", False))
+            for command in commands.values() for param in getattr(command, "params", ())
+            for name in getattr(param, "opts", ())}
+
+
+def _option_before_command(error) -> str | None:
+    """Return the message for a subcommand's option given before the command, else None.
+
+    ``painpoints --lang-ui zh analyze x.csv`` fails in the group, which has no
+    ``--lang-ui``. The example in the message repeats the value typed after the option.
+    """
+    name = getattr(error, "option_name", None)
+    options = _command_options(getattr(error, "ctx", None))
+    if name not in options:
+        return None
+    option = name
+    if not options[name]:
+        arguments = sys.argv[1:]
+        joined = [argument.split("=", 1)[1] for argument in arguments if argument.startswith(f"{name}=")]
+        if joined:
+            following = joined[0]
+        else:
+            following = arguments[arguments.index(name) + 1] if name in arguments[:-1] else "…"
+        option = f"{name} {following}"
+    return tr("cli.error_option_after_command", name=name, option=option)
 
 
 def rejected_value(error: BaseException) -> object | None:
@@ -224,8 +262,12 @@ def _localise_errors() -> None:
         return
 
     def localised(error) -> None:
-        message = translate_error(error.format_message(), rejected_value(error))
+        message = _option_before_command(error) or translate_error(error.format_message(), rejected_value(error))
         error.format_message = lambda: message
+        # The top-level command takes no --lang-ui, so its hint names the environment variable.
+        top_level = getattr(getattr(error, "ctx", None), "parent", True) is None
+        if hasattr(rich_utils, "RICH_HELP"):
+            rich_utils.RICH_HELP = tr("cli.help_try_top" if top_level else "cli.help_try")
         format_error(error)
 
     rich_utils.rich_format_error = localised

@@ -303,6 +303,25 @@ def test_rejected_value_is_named(tmp_path, language, arguments, message):
     assert message in re.sub(r"\s*│\s*", " ", result.stderr), result.stderr
 
 
+@pytest.mark.parametrize("language, arguments, message", [
+    ("en", ["--text-col", "反馈", "analyze", "x.csv"],
+     "--text-col goes after the command, for example: painpoints analyze export.csv --text-col 反馈"),
+    ("zh", ["--store=a.duckdb", "analyze", "x.csv"],
+     "--store 要写在命令之后，例如：painpoints analyze 导出文件.csv --store a.duckdb"),
+    ("zh", ["-v", "analyze", "x.csv"], "-v 要写在命令之后，例如：painpoints analyze 导出文件.csv -v"),
+    ("en", ["--bogus", "analyze", "x.csv"], "No such option: --bogus"),
+])
+def test_option_before_command_is_explained(tmp_path, language, arguments, message):
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", *arguments], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "PAINPOINTS_LANG": language, "COLUMNS": "200"})
+    assert result.returncode == 2
+    assert message in re.sub(r"\s*│\s*", " ", result.stderr), result.stderr
+    # The top-level command takes no --lang-ui, so its hint must not suggest one.
+    assert "--lang-ui zh" not in result.stderr
+    if language == "zh":
+        assert "PAINPOINTS_LANG=zh python -m painpoints.cli --help" in result.stderr
+
+
 @pytest.mark.parametrize("language, words", [
     ("zh", ["用法：", "--help --lang-ui zh", "查看中文帮助", "没有这个选项：--foo"]),
     ("en", ["Usage: ", "for help", "No such option: --foo"]),
