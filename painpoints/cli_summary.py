@@ -55,7 +55,8 @@ def _print_event_value(output: Console, info: dict) -> None:
     if not counts or not counts["other_rows"]:
         return
     item_separator, _ = LIST_SEPARATORS[get_language()]
-    values = item_separator.join(f"{value} {count:,}" for value, count in counts["other_values"].items())
+    values = item_separator.join(tr("cli.value_count", value=value, count=count)
+                                 for value, count in counts["other_values"].items())
     if sum(counts["other_values"].values()) < counts["other_rows"]:
         values += item_separator + "…"
     mapping = info["customers_column_mapping"] or {}
@@ -93,10 +94,23 @@ def _skipped_groups(skipped) -> str:
         numbers = _row_numbers(rows)
         key = f"cli.skipped_reason.{reason}"
         if key in load_catalogue():
-            groups.append(tr(key, count=len(rows), rows=numbers))
+            groups.append(tr(key, count=len(rows), rows=numbers, values=_first_values(skipped, reason)))
         else:
             groups.append(tr("cli.skipped_reason_other", count=len(rows), reason=reason_text(reason), rows=numbers))
     return group_separator.join(groups)
+
+
+def _first_values(skipped, reason: str) -> str:
+    """Quote the first distinct values of the rows skipped for ``reason``, for the entries that name them."""
+    if "value" not in skipped.columns:
+        return ""
+    item_separator, _ = LIST_SEPARATORS[get_language()]
+    found = skipped.loc[skipped[S.REASON] == reason, "value"].astype(str).unique()
+    values = item_separator.join(f"“{value}”" if get_language() == "zh" else repr(value)
+                                 for value in found[:SUMMARY_ROWS_PER_REASON])
+    if len(found) > SUMMARY_ROWS_PER_REASON:
+        values += item_separator + "…"
+    return values
 
 
 def _join_items(items: list[str]) -> str:

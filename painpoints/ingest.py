@@ -97,6 +97,8 @@ class Feedback:
         :func:`painpoints.sentiment.label_column_candidates`.
     outcome_values : dict or None
         With ``--event-value``, the counts of :func:`painpoints.columns.outcome_value_counts`.
+    input_columns : tuple of str
+        Every column of the file, in file order, for messages that name a missing one.
     """
 
     documents: pd.DataFrame
@@ -106,6 +108,7 @@ class Feedback:
     rejections: pd.DataFrame
     label_columns: tuple[str, ...] = ()
     outcome_values: dict | None = None
+    input_columns: tuple[str, ...] = ()
 
 
 def _reject(documents: pd.DataFrame, rows: pd.Series, column: str, values: pd.Series, reason: str) -> pd.DataFrame:
@@ -145,7 +148,8 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
     """
     frame, info = read_table(path, settings.sheet)
     if frame.empty:
-        raise InputDataError("ingest.empty_file", path=info.path)
+        raise InputDataError("ingest.empty_file" if len(frame.columns) else "ingest.empty_file_no_header",
+                             path=info.path)
     mapping = detect_columns(frame, settings.columns, info.path)
 
     documents = pd.DataFrame({S.ROW_NUMBER: range(1, len(frame) + 1)})
@@ -207,7 +211,7 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
     mapped = [column for column in vars(mapping).values() if column]
     label_columns = tuple(label_column_candidates(frame, exclude=mapped))
     return Feedback(documents, mapping, info, has_customer_column, table, label_columns,
-                    outcome_values if mapping.outcome else None)
+                    outcome_values if mapping.outcome else None, tuple(map(str, frame.columns)))
 
 
 def load_customers(

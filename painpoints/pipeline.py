@@ -147,15 +147,20 @@ def _check_named_columns(settings: AnalysisSettings, feedback, customers: pd.Dat
     def present(column: str) -> bool:
         return column in feedback.documents.columns or (customers is not None and column in customers.columns)
 
+    # With a customers file the messages say that neither file has the column.
+    either = "_either" if customers is not None else ""
+    columns = ", ".join(feedback.input_columns)
     for covariate in settings.covariates:
         if not present(covariate):
-            raise InputDataError("ingest.covariate_not_found", column=covariate, path=feedback.info.path)
+            raise InputDataError(f"ingest.covariate_not_found{either}", column=covariate, path=feedback.info.path,
+                                 columns=columns)
     outcome_options = (("--duration-col", settings.duration_col), ("--start-col", settings.start_col),
                        ("--end-col", settings.end_col), ("--score-col", settings.score_col),
                        *(("--segments", column) for column in settings.segment_cols))
     for option, column in outcome_options:
         if column and not present(column):
-            raise InputDataError("outcomes.column_not_found", option=option, column=column, path=feedback.info.path)
+            raise InputDataError(f"outcomes.column_not_found{either}", option=option, column=column,
+                                 path=feedback.info.path, columns=columns)
     # Labels belong to single texts, so only the feedback file can contain them.
     if settings.sentiment_label_col and settings.sentiment_label_col not in feedback.documents.columns:
         raise InputDataError("sentiment.label_column_not_found", column=settings.sentiment_label_col,

@@ -19,7 +19,7 @@ from painpoints import schema as S
 from painpoints.cli_screens import NO_LINE_END, NO_LINE_START, line_units
 from painpoints.editing import MOVED_BY_USER
 from painpoints.errors import SettingsError
-from painpoints.i18n import load_catalogue, reason_text, tr
+from painpoints.i18n import get_language, load_catalogue, reason_text, set_language, tr
 from painpoints.settings import AnalysisSettings
 
 # Every reason code the stages write into the documents' `reason` column.
@@ -155,6 +155,21 @@ def test_summary_names_reason_without_words():
     skipped = pd.DataFrame({S.ROW_NUMBER: [7, 3, 3], S.REASON: ["future_code", "future_code", "empty_text"]})
     groups = cli_summary._skipped_groups(skipped)
     assert groups == "2 for reason future_code (rows 3, 7); 1 with no text (row 3)"
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "5 with an outcome value that is not a known spelling, 'Paused', '暂停', 'x', … (rows 1, 2, 3, …)"),
+    ("zh", "5 行结果列的取值无法识别：“Paused”、“暂停”、“x”、…（第 1、2、3 行等）"),
+])
+def test_summary_names_unknown_outcome_values(language, expected):
+    skipped = pd.DataFrame({S.ROW_NUMBER: [1, 2, 3, 4, 5], S.REASON: ["unknown_outcome_value"] * 5,
+                            "value": ["Paused", "暂停", "Paused", "x", "y"]})
+    before = get_language()
+    try:
+        set_language(language)
+        assert cli_summary._skipped_groups(skipped) == expected
+    finally:
+        set_language(before)
 
 
 QUOTE_SUMMARY = {
@@ -357,8 +372,8 @@ def test_summary_says_text_column_empty(tmp_path, language):
 
 EVENT_VALUE_SUMMARY = {
     "en": "Outcome column 状态: 9 rows hold '流失' and count as churned; 16 rows hold another value and count as "
-          "not churned (在网 11, 冻结 5).",
-    "zh": "结果列 状态：9 行的值为 “流失”，记为已流失；16 行为其他值，记为未流失（在网 11、冻结 5）。",
+          "not churned (在网: 11 rows, 冻结: 5 rows).",
+    "zh": "结果列 状态：9 行的值为 “流失”，记为已流失；16 行为其他值，记为未流失（在网：11 行、冻结：5 行）。",
 }
 
 

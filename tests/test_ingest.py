@@ -472,3 +472,12 @@ def test_customers_file_skips_blank_ids(tmp_path):
 def test_header_spellings_map_to_roles(header, role):
     frame = pd.DataFrame(columns=[header] if role == "text" else [header, "反馈内容"])
     assert getattr(detect_columns(frame, ColumnMapping(), "x"), role) == header
+
+
+def test_empty_file_without_header_says_so(tmp_path):
+    path = _write(tmp_path / "empty.csv", "")
+    with pytest.raises(InputDataError, match="is empty: it has neither a header nor data rows"):
+        load_feedback(path, AnalysisSettings())
+    header_only = _write(tmp_path / "header.csv", "反馈内容,是否流失\n")
+    with pytest.raises(InputDataError, match="contains no data rows"):
+        load_feedback(header_only, AnalysisSettings())
