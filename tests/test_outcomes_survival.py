@@ -117,6 +117,18 @@ def test_adjusted_hazard_ratio_against_lifelines():
     assert result.covariates == ("plan",)
 
 
+def test_duration_column_left_out_of_cox_covariates():
+    lines, population = make_population()
+    alone = survival_by_topic(lines, population, "tenure", LABELS, covariates=["plan"])
+    both = survival_by_topic(lines, population, "tenure", LABELS, covariates=["tenure", "plan"])
+    assert both.covariates == ("plan",)
+    pd.testing.assert_frame_equal(both.to_frame(), alone.to_frame())
+    keys = [message.key for message in both.messages]
+    assert keys.count("outcome_notes.survival_duration_covariate") == 1
+    assert "Cox models leave it out" in next(message for message in both.messages
+                                             if message.key.endswith("duration_covariate")).text("en")
+
+
 def test_logrank_and_median_against_lifelines():
     lines, population = make_population()
     table = survival_by_topic(lines, population, "tenure", LABELS).to_frame().set_index(S.TOPIC_ID)

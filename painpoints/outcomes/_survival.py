@@ -117,6 +117,7 @@ def survival_by_topic(
         Label of each topic id.
     covariates : sequence of str
         Columns added to every Cox model, encoded as in the adjusted logistic model.
+        ``duration_col`` is left out of them, with a message.
     alpha : float
         1 - confidence level of the CIs, and the level of the PH check.
 
@@ -126,6 +127,10 @@ def survival_by_topic(
         If a duration is not a number or is negative.
     """
     messages: list[OutcomeMessage] = []
+    if duration_col in covariates:
+        # A Cox model cannot adjust for its own time scale: the fit fails to converge.
+        covariates = [column for column in covariates if column != duration_col]
+        messages.append(OutcomeMessage.of("survival_duration_covariate", column=duration_col))
     durations = pd.to_numeric(population[duration_col], errors="coerce")
     invalid = population[duration_col][durations.isna() & population[duration_col].notna()]
     if len(invalid):
