@@ -512,6 +512,21 @@ def test_population_note_counts_customers_without_text():
     assert outcome_note(plain.messages, "population_feedback").params == {}
 
 
+def test_near_certain_churn_topic_gets_a_note():
+    # Topic 0: 40 customers, 37 churned (92.5 %). Topic 1: 40 customers, 10 churned.
+    rows = [(f"a{i}", "topic", 0, i < 37, None) for i in range(40)]
+    rows += [(f"b{i}", "topic", 1, i < 10, None) for i in range(40)]
+    result = topic_outcomes(make_documents(rows), {})
+    note = outcome_note(result.messages, "near_certain_churn")
+    assert note.params == {"topics": [0], "share": "90%"}
+    assert note.text("en").startswith("topic(s) [0]: 90% or more of their customers churned.")
+    # Two churned customers fewer leave 35 of 40 (87.5 %), below the threshold.
+    rows[35] = ("a35", "topic", 0, False, None)
+    rows[36] = ("a36", "topic", 0, False, None)
+    below = topic_outcomes(make_documents(rows), {})
+    assert "outcome_notes.near_certain_churn" not in [message.key for message in below.messages]
+
+
 # --- customers file -------------------------------------------------------------------
 
 

@@ -27,6 +27,9 @@ TEST_FISHER: Final = "fisher"
 TEST_CHI2: Final = "chi2"
 # Haldane–Anscombe correction: added to every cell of a table with a zero cell.
 ZERO_CELL_CORRECTION: Final = 0.5
+# Churn rate from which a topic that is not a small group gets the near-certain note:
+# its texts often describe the leaving itself, and its odds ratio is large and imprecise.
+NEAR_CERTAIN_CHURN: Final = 0.9
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,12 @@ def _undefined_messages(
     no_baseline = table.index[table["baseline_customers"] == 0].tolist()
     if no_baseline:
         messages.append(OutcomeMessage.of("no_baseline", topics=no_baseline))
+
+    near_certain = table.index[(table["churn_rate"] >= NEAR_CERTAIN_CHURN) & (table["baseline_customers"] > 0)
+                               & ~table["small_group"] & (table.index >= 0)].tolist()
+    if near_certain and n_churned < n_customers:
+        messages.append(OutcomeMessage.of("near_certain_churn", topics=near_certain,
+                                          share=f"{NEAR_CERTAIN_CHURN:.0%}"))
 
     corrected = [topic for topic, pair in zip(table.index, pairs) if pair.zero_cell_corrected]
     if corrected:
