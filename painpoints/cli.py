@@ -212,9 +212,9 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
     print_summary(result, out, store_path)
 
 
-@app.command(help=tr("cli.analyze_help"))
+@app.command(help=tr("cli.analyze_help"), options_metavar=tr("cli.metavar_options"))
 def analyze(
-    feedback: Path = typer.Argument(..., help=tr("cli.opt_feedback")),
+    feedback: Path = typer.Argument(..., help=tr("cli.opt_feedback"), metavar=tr("cli.metavar_file")),
     customers: Optional[Path] = typer.Option(None, "--customers", help=tr("cli.opt_customers")),
     text_col: Optional[str] = typer.Option(None, "--text-col", help=tr("cli.opt_text_col")),
     id_col: Optional[str] = typer.Option(None, "--id-col", help=tr("cli.opt_id_col")),
@@ -285,7 +285,7 @@ def analyze(
 
 
 # The British spelling, which the help text uses, runs the same command; hidden from the list.
-app.command("analyse", hidden=True, help=tr("cli.analyze_help"))(analyze)
+app.command("analyse", hidden=True, help=tr("cli.analyze_help"), options_metavar=tr("cli.metavar_options"))(analyze)
 
 
 @app.command(help=tr("cli.demo_help"))

@@ -154,7 +154,8 @@ ERROR_PATTERNS: Final = (
     # The options every command has, given before the command instead of after it.
     (re.compile(r"No such option: (?P<name>--lang-ui|--store|--verbose|-v)(?: \(.*\))?", re.S),
      "cli.error_option_after_command"),
-    (re.compile(r"Missing argument 'feedback'\.", re.S), "cli.error_missing_file"),
+    # The file argument under its parameter name or its placeholder in either language.
+    (re.compile(r"Missing argument '(?:feedback|FILE|文件)'\.", re.S), "cli.error_missing_file"),
     (re.compile(r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)", re.S), "cli.error_no_option_hint"),
     (re.compile(r"No such option: (?P<name>\S+)", re.S), "cli.error_no_option"),
     (re.compile(r"No such command '(?P<name>.+?)'\. Did you mean '(?P<hint>.+?)'\?", re.S), "cli.error_no_command_hint"),
