@@ -22,6 +22,7 @@ from typing import Final, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -175,6 +176,12 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
     from painpoints.store import save_run
 
     store_path = store or default_store_path()
+    # A missing input fails here, before the progress bars draw their first line.
+    for path in (feedback, customers):
+        if path is not None and not Path(path).is_file():
+            console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(tr('ingest.file_not_found', path=path))}",
+                          highlight=False)
+            raise typer.Exit(code=2)
     progress, show = _progress_bar()
     interrupted = threading.Event()
 
@@ -198,7 +205,7 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
                 _publish(staging, out)
             report("save", 1, 1)
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{error.message()}")
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(error.message())}")
         raise typer.Exit(code=2) from error
     except KeyboardInterrupt:
         # Objects that Ctrl-C left half built, such as numba's compiler mid-compilation, may
@@ -279,7 +286,7 @@ def analyze(
             sentiment_label_col=sentiment_label_col,
         )
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{error.message()}")
+        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(error.message())}")
         raise typer.Exit(code=2) from error
     _run(feedback, settings, customers, out or Path("painpoints-output") / feedback.stem, store)
 

@@ -425,3 +425,13 @@ def test_british_spelling_runs_analyze_and_stays_out_of_the_list():
     shown = runner.invoke(cli.app, ["analyse", "--help"])
     assert shown.exit_code == 0
     assert "--event-value" in shown.output
+
+
+@pytest.mark.parametrize("language, message", [("en", "File not found: [draft] export.csv."),
+                                               ("zh", "找不到文件：[draft] export.csv。")])
+def test_missing_file_fails_before_progress(tmp_path, language, message):
+    result = subprocess.run([sys.executable, "-m", "painpoints.cli", "analyze", "[draft] export.csv",
+                             "--lang-ui", language], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "0/?" not in result.stderr + result.stdout
