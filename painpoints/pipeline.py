@@ -147,7 +147,7 @@ def _check_named_columns(settings: AnalysisSettings, feedback, customers: pd.Dat
     def present(column: str) -> bool:
         return column in feedback.documents.columns or (customers is not None and column in customers.columns)
 
-    # With a customers file the messages say that neither file has the column.
+    # With a customers file, the message names both files as lacking the column.
     either = "_either" if customers is not None else ""
     columns = ", ".join(feedback.input_columns)
     for covariate in settings.covariates:

@@ -419,7 +419,7 @@ def test_english_log_hidden_without_verbose(tmp_path):
     assert _flat("a quote opening a cell is never closed") in _flat(verbose.stdout + verbose.stderr)
 
 
-def test_british_spelling_runs_analyze_and_stays_out_of_the_list():
+def test_analyse_spelling_runs_hidden_alias():
     runner = CliRunner()
     assert "analyse" not in runner.invoke(cli.app, ["--help"]).output
     shown = runner.invoke(cli.app, ["analyse", "--help"])

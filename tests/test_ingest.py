@@ -152,10 +152,11 @@ def test_outcome_value_counts_name_the_other_values():
                                                   "other_values": {"否": 3, "暂停": 1}}
     many = pd.Series([f"v{index}" for index in range(30)] + ["x"])
     counts = outcome_value_counts(many, "x")
-    assert counts["other_rows"] == 30 and len(counts["other_values"]) == OTHER_OUTCOME_VALUES
+    assert counts["other_rows"] == 30
+    assert len(counts["other_values"]) == OTHER_OUTCOME_VALUES
 
 
-def test_event_value_counts_come_from_the_file_that_gives_the_outcome(tmp_path):
+def test_event_value_counts_per_input_file(tmp_path):
     feedback = load_feedback(_write(tmp_path / "f.csv", "review,label\n好吃,0\n太慢了,1\n凉了,2\n"),
                              AnalysisSettings(event_value="1", columns=ColumnMapping(outcome="label")))
     assert feedback.outcome_values == {"event_value": "1", "event_rows": 1, "other_rows": 2,
