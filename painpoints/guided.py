@@ -35,7 +35,7 @@ import pandas as pd
 from painpoints import schema as S
 from painpoints.embed import Embedder, unit_rows, unit_vector
 from painpoints.errors import InputDataError
-from painpoints.keywords import KeywordTokenizer
+from painpoints.keywords import KeywordTokenizer, drop_cut_words
 from painpoints.topics import (
     StageCallback,
     TopicResult,
@@ -317,7 +317,8 @@ def fit_guided_topics(
     found = np.asarray(discovered.doc_topics, dtype=int)
     doc_topics[leftover[found != S.UNCLUSTERED]] = found[found != S.UNCLUSTERED] + len(seeds)
 
-    keywords = _ctfidf_keywords(text_array, doc_topics, KeywordTokenizer(settings.extra_stop_words),
+    keyword_texts = np.asarray(drop_cut_words(text_array.tolist()), dtype=object)
+    keywords = _ctfidf_keywords(keyword_texts, doc_topics, KeywordTokenizer(settings.extra_stop_words),
                                 settings.n_keywords)
     rows = []
     for index, seed in enumerate(seeds):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from painpoints import schema as S
 from painpoints.clean import text_hash
-from painpoints.keywords import KeywordTokenizer
+from painpoints.keywords import KeywordTokenizer, drop_cut_words
 from painpoints.knn import EXACT_KNN_MAX_POINTS, exact_cosine_knn
 from painpoints.settings import (
     DEFAULT_MAX_OUTLIER_SHARE,
@@ -316,14 +316,16 @@ def fit_topics(
     )
     # c-TF-IDF tokenises each topic's texts joined in order; the tokenizer then reuses
     # the tokens of each text, which the labels below need too.
+    # Keywords come from the texts without a last word cut off by the export.
+    keyword_texts = np.asarray(drop_cut_words(sorted_texts.tolist()), dtype=object)
     for topic in np.unique(reduced):
-        vectorizer.tokenizer.remember_joined(list(sorted_texts[reduced == topic]))
+        vectorizer.tokenizer.remember_joined(list(keyword_texts[reduced == topic]))
     # painpoints picks its own examples (typical_examples). BERTopic's representative
     # documents would cost another c-TF-IDF pass over a sample of every topic, 1.4 s of a
     # 20 s fit on 10,000 English texts. A module-level function keeps the model picklable.
     model._save_representative_docs = _skip_representative_docs
     # BERTopic numbers the topics by its own order: map each of ours to its number.
-    bertopic_ids = np.asarray(model.fit_transform(list(sorted_texts), embeddings=sorted_embeddings, y=reduced)[0])
+    bertopic_ids = np.asarray(model.fit_transform(list(keyword_texts), embeddings=sorted_embeddings, y=reduced)[0])
     bertopic_id = dict(zip(reduced.tolist(), bertopic_ids.tolist()))
 
     # Number topics by size, largest first; ties by their first text's hash order.
@@ -342,7 +344,7 @@ def fit_topics(
         examples = typical_examples(sorted_texts, sorted_embeddings, members, settings.n_examples)
         # A fixed subset (every k-th member) bounds the tokenising cost on large topics.
         sampled = members[:: max(1, members.size // LABEL_SAMPLE)]
-        ranked_words = rank_label_words(keywords, [set(tokenizer(sorted_texts[index])) for index in sampled])
+        ranked_words = rank_label_words(keywords, [set(tokenizer(keyword_texts[index])) for index in sampled])
         new = renumber[old]
         rows.append({S.TOPIC_ID: new, "label": make_label(ranked_words, examples, new), "keywords": keywords,
                      "examples": examples, "docs": int(members.size)})

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from painpoints.keywords import KeywordTokenizer
+from painpoints.keywords import KeywordTokenizer, drop_cut_words
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,28 @@ def test_joined_texts_tokenised_once(monkeypatch):
     # Tabs and line breaks become spaces, as BERTopic's preprocessing writes the document.
     assert tokenizer("refund not received refund not received") == tokenizer(texts[0]) + tokenizer(texts[1])
     assert calls == texts
+
+
+def test_cut_last_words_dropped_before_keywords():
+    texts = ["the payment method of electro", "paid by electronic check.", "monthly charges are reasona…",
+             "the price is reasonable, thanks", "the app crashes", "app crashes", "我的快递还没到"]
+    trimmed = drop_cut_words(texts)
+    assert trimmed[0] == "the payment method of "
+    assert trimmed[2] == "monthly charges are "
+    # Whole words, a word that only ever ends texts and Chinese text stay as they were.
+    assert trimmed[1] == texts[1]
+    assert trimmed[3:] == texts[3:]
+
+
+def test_topic_keywords_skip_cut_words(embedder):
+    from painpoints.topics import TopicSettings, fit_topics
+
+    # Twenty texts about refunds cut at "refu" and twenty about delivery cut at "deliv".
+    refunds = [f"waited {day} days for my refund and the refu" for day in range(20)]
+    deliveries = [f"order {number} late again, slow deliv" for number in range(20)]
+    deliveries += ["slow delivery again."]
+    texts = refunds + deliveries
+    result = fit_topics(texts, embedder.encode(texts), TopicSettings(min_topic_size=5))
+    keywords = {word for words in result.topic_info["keywords"] for word in words}
+    assert keywords
+    assert not {"refu", "deliv"} & keywords
