@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final, Optional
+from typing import Final, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -77,6 +77,12 @@ app = typer.Typer(help=tr("cli.app_help"), add_completion=False, no_args_is_help
 LangUiOption = typer.Option(None, "--lang-ui", help=tr("cli.opt_lang_ui"))
 StoreOption = typer.Option(None, "--store", help=tr("cli.opt_store"))
 VerboseOption = typer.Option(False, "--verbose", "-v", help=tr("cli.opt_verbose"))
+
+
+def _exit_with_error(message: str) -> NoReturn:
+    """Print ``message`` after the error prefix and end the command with exit status 2."""
+    console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(message)}")
+    raise typer.Exit(code=2)
 
 
 def _configure(lang_ui: str | None, verbose: bool) -> None:
@@ -179,9 +185,7 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
     # A missing input fails here, before the progress bars draw their first line.
     for path in (feedback, customers):
         if path is not None and not Path(path).is_file():
-            console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(tr('ingest.file_not_found', path=path))}",
-                          highlight=False)
-            raise typer.Exit(code=2)
+            _exit_with_error(tr("ingest.file_not_found", path=path))
     progress, show = _progress_bar()
     interrupted = threading.Event()
 
@@ -205,8 +209,7 @@ def _run(feedback: Path, settings: AnalysisSettings, customers: Path | None, out
                 _publish(staging, out)
             report("save", 1, 1)
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(error.message())}")
-        raise typer.Exit(code=2) from error
+        _exit_with_error(error.message())
     except KeyboardInterrupt:
         # Objects that Ctrl-C left half built, such as numba's compiler mid-compilation, may
         # fail in their destructors as the process ends. Those errors are not printed.
@@ -286,8 +289,7 @@ def analyze(
             sentiment_label_col=sentiment_label_col,
         )
     except PainpointsError as error:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{escape(error.message())}")
-        raise typer.Exit(code=2) from error
+        _exit_with_error(error.message())
     _run(feedback, settings, customers, out or Path("painpoints-output") / feedback.stem, store)
 
 
@@ -360,11 +362,9 @@ def cache(
 
     _configure(lang_ui, verbose)
     if clear and unused_days is not None:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{tr('cli.cache_both_options')}")
-        raise typer.Exit(code=2)
+        _exit_with_error(tr("cli.cache_both_options"))
     if unused_days is not None and unused_days < 0:
-        console.print(f"[bold red]{tr('cli.error_prefix')}[/]{tr('cli.cache_negative_days', value=unused_days)}")
-        raise typer.Exit(code=2)
+        _exit_with_error(tr("cli.cache_negative_days", value=unused_days))
     folder = default_cache_dir()
     if clear:
         size = cache_report(folder).total_bytes

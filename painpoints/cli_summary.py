@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from painpoints import schema as S
-from painpoints.i18n import get_language, load_catalogue, reason_text, tr
+from painpoints.i18n import get_language, load_catalogue, quote, reason_text, tr
 from painpoints.settings import MIN_TEXTS_FOR_TOPICS
 
 SUMMARY_ROWS = 10
@@ -106,8 +106,7 @@ def _first_values(skipped, reason: str) -> str:
         return ""
     item_separator, _ = LIST_SEPARATORS[get_language()]
     found = skipped.loc[skipped[S.REASON] == reason, "value"].astype(str).unique()
-    values = item_separator.join(f"“{value}”" if get_language() == "zh" else repr(value)
-                                 for value in found[:SUMMARY_ROWS_PER_REASON])
+    values = item_separator.join(quote(value) for value in found[:SUMMARY_ROWS_PER_REASON])
     if len(found) > SUMMARY_ROWS_PER_REASON:
         values += item_separator + "…"
     return values

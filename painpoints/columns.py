@@ -140,6 +140,12 @@ def unknown_outcomes(values: pd.Series, event_value: str | None) -> pd.Series:
 OTHER_OUTCOME_VALUES: Final = 10
 
 
+def _is_event_value(cleaned: pd.Series, event_value: str) -> pd.Series:
+    """Return True for the stripped cells equal to ``event_value``, ignoring case."""
+    wanted = str(event_value).strip()
+    return cleaned.eq(wanted) | cleaned.str.lower().eq(wanted.lower())
+
+
 def outcome_value_counts(values: pd.Series, event_value: str | None) -> dict | None:
     """Count what an outcome column holds when ``event_value`` decides the event.
 
@@ -152,11 +158,10 @@ def outcome_value_counts(values: pd.Series, event_value: str | None) -> dict | N
     if event_value is None:
         return None
     cleaned = values.astype(str).str.strip()
-    wanted = str(event_value).strip()
     filled = cleaned[cleaned.ne("")]
-    event = filled.eq(wanted) | filled.str.lower().eq(wanted.lower())
+    event = _is_event_value(filled, event_value)
     others = filled[~event].value_counts()
-    return {"event_value": wanted, "event_rows": int(event.sum()), "other_rows": int((~event).sum()),
+    return {"event_value": str(event_value).strip(), "event_rows": int(event.sum()), "other_rows": int((~event).sum()),
             "other_values": {str(value): int(count) for value, count in others.head(OTHER_OUTCOME_VALUES).items()}}
 
 
@@ -183,7 +188,7 @@ def parse_outcome(
     blank = cleaned.eq("")
     if event_value is not None:
         wanted = str(event_value).strip()
-        result = cleaned.eq(wanted) | cleaned.str.lower().eq(wanted.lower())
+        result = _is_event_value(cleaned, wanted)
         if not result[~blank].any():
             raise InputDataError(
                 "ingest.event_value_absent",

@@ -92,16 +92,25 @@ def normalise_language(language: str) -> UiLanguage:
     )
 
 
-class _ChineseQuotes(string.Formatter):
-    """Format a catalogue text as ``str.format`` does, but quote ``{name!r}`` strings with “ ”.
+def quote(value: object, language: str | None = None) -> str:
+    """Quote ``value`` as ``{value!r}`` does in a catalogue text of ``language``.
 
-    The ``!r`` conversion shows a value exactly, spaces and control characters
-    included, between ASCII quotes, which read as stray marks in a Chinese sentence.
+    ``repr`` shows a value exactly, spaces and control characters included, between
+    ASCII quotes, which read as stray marks in a Chinese sentence. In Chinese a string
+    goes between “ ” instead, with the same escapes inside.
     """
+    chosen = normalise_language(language) if language else get_language()
+    if chosen == "zh" and isinstance(value, str):
+        return f"“{repr(value)[1:-1]}”"
+    return repr(value)
+
+
+class _ChineseQuotes(string.Formatter):
+    """Format a catalogue text as ``str.format`` does, but quote ``{name!r}`` strings as :func:`quote` does in Chinese."""
 
     def convert_field(self, value: object, conversion: str | None) -> object:
-        if conversion == "r" and isinstance(value, str):
-            return f"“{repr(value)[1:-1]}”"
+        if conversion == "r":
+            return quote(value, "zh")
         return super().convert_field(value, conversion)
 
 
