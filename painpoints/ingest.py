@@ -185,6 +185,7 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
     else:
         documents[S.CUSTOMER_ID] = ("row-" + documents[S.ROW_NUMBER].astype(str)).to_numpy()
     documents[S.DATE] = parse_dates(frame[mapping.date]).to_numpy() if mapping.date else pd.NaT
+    outcome_values = None
     if mapping.outcome:
         outcome = frame[mapping.outcome].where(~shifted, "")
         documents[S.CHURNED] = parse_outcome(outcome, settings.event_value, info.path, mapping.outcome,
@@ -210,8 +211,8 @@ def load_feedback(path: str | Path, settings: AnalysisSettings, covariates: tupl
                     table[S.REASON].value_counts().to_dict())
     mapped = [column for column in vars(mapping).values() if column]
     label_columns = tuple(label_column_candidates(frame, exclude=mapped))
-    return Feedback(documents, mapping, info, has_customer_column, table, label_columns,
-                    outcome_values if mapping.outcome else None, tuple(map(str, frame.columns)))
+    return Feedback(documents, mapping, info, has_customer_column, table, label_columns, outcome_values,
+                    tuple(map(str, frame.columns)))
 
 
 def load_customers(

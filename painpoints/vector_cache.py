@@ -143,7 +143,11 @@ def _result_files(folder: Path) -> list[Path]:
 
 
 def cache_report(folder: Path) -> CacheReport:
-    """Describe the cache ``folder`` without changing it; an absent folder is empty."""
+    """Describe the cache ``folder``, counting its vectors per model and its stored results.
+
+    An absent folder is reported empty and is not created. Opening a vectors file
+    written before last uses were kept adds their table, as any run would.
+    """
     vectors: dict[str, int] = {}
     vector_file = folder / VECTORS_FILE
     if vector_file.is_file():

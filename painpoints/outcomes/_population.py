@@ -230,9 +230,10 @@ def population_of(
     if from_documents:
         frame, conflicts = _covariates_from_documents(frame, usable, feedback_ids, from_documents)
 
-    without_feedback = int((~frame[S.CUSTOMER_ID].isin(feedback_ids)).sum())
+    has_feedback = frame[S.CUSTOMER_ID].isin(feedback_ids)
+    without_feedback = int((~has_feedback).sum())
     with_text = feedback_ids[(usable[S.STATUS] != STATUS_NO_CONTENT).to_numpy()]
-    without_text = int((frame[S.CUSTOMER_ID].isin(feedback_ids) & ~frame[S.CUSTOMER_ID].isin(with_text)).sum())
+    without_text = int((has_feedback & ~frame[S.CUSTOMER_ID].isin(with_text)).sum())
     logger.info(
         "population from %s: %d customers, %d churned, %d left out with unknown outcome, "
         "%d without feedback, %d with feedback rows that have no content",
