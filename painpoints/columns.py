@@ -142,8 +142,8 @@ OTHER_OUTCOME_VALUES: Final = 10
 
 def _is_event_value(cleaned: pd.Series, event_value: str) -> pd.Series:
     """Return True for the stripped cells equal to ``event_value``, ignoring case."""
-    wanted = str(event_value).strip()
-    return cleaned.eq(wanted) | cleaned.str.lower().eq(wanted.lower())
+    expected = str(event_value).strip()
+    return cleaned.eq(expected) | cleaned.str.lower().eq(expected.lower())
 
 
 def outcome_value_counts(values: pd.Series, event_value: str | None) -> dict | None:

@@ -191,7 +191,7 @@ class KeywordTokenizer:
         text's own tokens: a text without Chinese keeps its English lemmas beside
         Chinese ones, and no bigram joins the last word of one text to the next.
         Line breaks and tabs become spaces in the key, as BERTopic's preprocessing
-        does before the vectoriser sees a document.
+        replaces them before passing a document to the vectoriser.
         """
         tokens: list[str] = []
         for text in texts:

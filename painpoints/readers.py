@@ -241,11 +241,11 @@ def _stray_quote_cells(record: list[str], span: list[str], width: int, delimiter
     A quote that opens a cell and is never closed makes the csv module read the lines
     after it into that cell, up to the next quote anywhere in the file. The caller
     has found that the record's lines ``span`` break strict quoting. The record is
-    taken for such a case when reading the quote as a character gives the first line
-    at least ``width`` cells (a delimiter in the text after the quote adds cells) and
-    each line between the first and the last exactly ``width``. The last line is left
-    out because the quote that closed the cell there may be a stray one too, and the
-    caller reads that line again.
+    taken for such a case on two conditions, with the quote read as a character. The
+    first line gives at least ``width`` cells, and more when the text after the quote
+    contains a delimiter. Each line between the first and the last gives exactly
+    ``width``. The last line is left out because the quote that closed the cell there
+    may be a stray one too, and the caller reads that line again.
     """
     opened = next((index for index, cell in enumerate(record) if "\n" in cell or "\r" in cell), None)
     if opened is None:

@@ -422,9 +422,9 @@ def test_english_log_hidden_without_verbose(tmp_path):
 def test_analyse_spelling_runs_hidden_alias():
     runner = CliRunner()
     assert "analyse" not in runner.invoke(cli.app, ["--help"]).output
-    shown = runner.invoke(cli.app, ["analyse", "--help"])
-    assert shown.exit_code == 0
-    assert "--event-value" in shown.output
+    help_screen = runner.invoke(cli.app, ["analyse", "--help"])
+    assert help_screen.exit_code == 0
+    assert "--event-value" in help_screen.output
 
 
 @pytest.mark.parametrize("language, message", [("en", "File not found: [draft] export.csv."),

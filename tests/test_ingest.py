@@ -308,7 +308,7 @@ def test_quoted_line_breaks_with_delimiters(tmp_path):
 def test_unclosed_quote_unrepairable(tmp_path):
     # The row after the quote is shorter than the header, so reading the quote as a
     # character does not give rows of the header's width. The row is rejected, and its
-    # value holds the lines it drew in.
+    # value contains the lines read into its cell.
     path = tmp_path / "short.csv"
     path.write_text('工单编号,反馈内容,是否流失\nT1,"快递太慢,是\nT2,退款没到账\nT3,闪退,否\n', encoding="utf-8")
     feedback = load_feedback(path, AnalysisSettings())
